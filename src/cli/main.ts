@@ -1,0 +1,21 @@
+// The `diskless` command. One file per subcommand; each registers itself on the program.
+import { Command } from 'commander';
+import { registerDiskCommand } from './disk.ts';
+import { registerServeCommand } from './serve.ts';
+import { registerSessionsCommand } from './sessions.ts';
+
+const program = new Command();
+program
+  .name('diskless')
+  .description('Boot whole fleets of machines over the network from iSCSI disks: one server for iSCSI, HTTP boot scripts and more.')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+registerServeCommand(program);
+registerSessionsCommand(program);
+registerDiskCommand(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`diskless: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

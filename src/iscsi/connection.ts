@@ -1,0 +1,288 @@
+// One TCP connection: the only file in iscsi/ that touches a net.Socket besides the writer.
+// Bytes → framer → decoded PDUs → the login machine, then the Session in full-feature phase.
+// A malformed PDU gets a Reject or closes this connection only (STYLE: never the server).
+import type { Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { DecodeError } from '../lib/errors.ts';
+import { PduFramer, type Frame } from './framer.ts';
+import { createLogin, step as stepLogin, type LoginConfig, type LoginResult, type LoginState } from './login.ts';
+import { decodeInitiatorPdu } from './pdu/index.ts';
+import { Opcode, RejectReason, type InitiatorPdu, type LoginRequest } from './pdu/types.ts';
+import { PduWriter } from './pdu-writer.ts';
+import { Session } from './session.ts';
+import type { Portal } from './send-targets.ts';
+import type { TargetDirectory } from './target-directory.ts';
+import { decodeTextKeys, encodeTextKeys } from './text-keys.ts';
+import { LoginStatus } from './login-status.ts';
+
+/** What a connection needs from the server that owns it. */
+export interface ConnectionHost {
+  readonly targets: TargetDirectory;
+  readonly loginConfig: LoginConfig;
+  readonly queueDepth: number;
+  readonly nopIntervalMs: number;
+  readonly nopTimeoutMs: number;
+  readonly loginTimeoutMs: number;
+  portals(localAddress: string): readonly Portal[];
+  /**
+   * Called when login completes: assigns the TSIH, closes a session this one reinstates
+   * (same initiator, ISID and target: RFC 7143 section 6.3.5) and registers it. Returns the TSIH,
+   * or a login status to fail with.
+   */
+  admitSession(connection: Connection, result: LoginResult, cid: number): { tsih: number } | { status: { statusClass: number; statusDetail: number } };
+  forgetConnection(connection: Connection): void;
+}
+
+/** Hard cap on one data segment before negotiation has told us the real limit. */
+const LOGIN_MAX_SEGMENT = 65536;
+const FRAMER_HARD_CAP = 16 * 1024 * 1024;
+
+export class Connection {
+  readonly framer: PduFramer;
+  readonly writer: PduWriter;
+  readonly connectedAt = new Date();
+  session: Session | null = null;
+  #login: LoginState;
+  #loginText: Buffer[] = [];
+  #statSn: number;
+  #closed = false;
+  #lastHeardMs = Date.now();
+  #pingOutstandingSinceMs: number | null = null;
+  #timer: NodeJS.Timeout;
+  #maxSegment = LOGIN_MAX_SEGMENT;
+  closeReason = '';
+
+  constructor(
+    readonly socket: Socket,
+    private readonly host: ConnectionHost,
+    private readonly log: Logger,
+  ) {
+    this.framer = new PduFramer({ headerDigest: false, dataDigest: false, maxDataSegmentLength: FRAMER_HARD_CAP });
+    this.writer = new PduWriter(socket);
+    this.#login = createLogin(host.loginConfig, randomBytes);
+    this.#statSn = randomBytes(4).readUInt32BE(0);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', (err) => this.#shutdown(`socket error: ${err.message}`));
+    socket.on('close', () => this.#shutdown('peer closed the connection'));
+    const tick = Math.max(50, Math.min(1000, host.nopIntervalMs || 1000, host.loginTimeoutMs));
+    this.#timer = setInterval(() => this.#onTick(Date.now()), tick);
+    this.#timer.unref();
+  }
+
+  get peer(): string {
+    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? 0}`;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Closes this connection (reinstatement, shutdown); the session's tasks are dropped. */
+  close(reason: string): void {
+    this.#shutdown(reason);
+    this.socket.destroy();
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#lastHeardMs = Date.now();
+    this.#pingOutstandingSinceMs = null;
+    try {
+      this.framer.push(chunk, this.#onFrame);
+    } catch (err) {
+      this.#protocolFailure(err);
+    }
+  }
+
+  readonly #onFrame = (frame: Frame): void => {
+    if (this.#closed) return;
+    if (!frame.headerDigestOk) {
+      // A header we cannot trust: with ERL 0 the connection is dropped (RFC 7143 section 7.8).
+      return this.close('header digest error');
+    }
+    if (!frame.dataDigestOk) {
+      this.log.warn('data digest error');
+      this.session?.reject(RejectReason.DataDigestError, frame.header);
+      return;
+    }
+    if (frame.data.length > this.#maxSegment) {
+      this.log.warn({ length: frame.data.length, max: this.#maxSegment }, 'data segment longer than MaxRecvDataSegmentLength');
+      if (this.session === null) return this.close('oversized login PDU');
+      return this.session.reject(RejectReason.ProtocolError, frame.header);
+    }
+    let pdu: InitiatorPdu;
+    try {
+      pdu = decodeInitiatorPdu(frame.header, frame.ahs, frame.data);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      this.log.warn({ code: err.code, opcode: (frame.header[0] ?? 0) & 0x3f }, err.message);
+      if (this.session === null) return this.close(`undecodable PDU during login: ${err.message}`);
+      const opcode = (frame.header[0] ?? 0) & 0x3f;
+      const known = (Object.values(Opcode) as number[]).includes(opcode);
+      return this.session.reject(known ? RejectReason.InvalidPduField : RejectReason.CommandNotSupported, frame.header);
+    }
+    if (this.session !== null) return this.session.handle(pdu, frame.header);
+    if (pdu.kind !== 'login-request') return this.close(`${pdu.kind} before login completed`);
+    this.#onLogin(pdu);
+  };
+
+  #onLogin(pdu: LoginRequest): void {
+    // Keys can span several Login PDUs (C bit): gather them, answer each partial PDU with an
+    // empty response, and run the login machine on the whole text (RFC 7143 section 6.3).
+    this.#loginText.push(pdu.data);
+    const base = { isid: pdu.isid, tsih: 0, initiatorTaskTag: pdu.initiatorTaskTag, versionMax: 0, versionActive: 0, expCmdSn: pdu.cmdSn, maxCmdSn: pdu.cmdSn };
+    if (pdu.continue) {
+      this.writer.send({ kind: 'login-response', transit: false, continue: false, csg: pdu.csg, nsg: pdu.nsg, statusClass: 0, statusDetail: 0, data: Buffer.alloc(0), statSn: this.#nextStatSn(), ...base });
+      return;
+    }
+    const text = this.#loginText.length === 1 ? (this.#loginText[0] ?? Buffer.alloc(0)) : Buffer.concat(this.#loginText);
+    this.#loginText = [];
+    let keys: Array<[string, string]>;
+    try {
+      keys = decodeTextKeys(text);
+    } catch (err) {
+      return this.#failLogin(pdu, LoginStatus.InitiatorError, `malformed login keys: ${(err as Error).message}`);
+    }
+    const step = stepLogin(this.#login, {
+      transit: pdu.transit,
+      continue: pdu.continue,
+      csg: pdu.csg,
+      nsg: pdu.nsg,
+      versionMax: pdu.versionMax,
+      versionMin: pdu.versionMin,
+      isid: pdu.isid,
+      tsih: pdu.tsih,
+      cid: pdu.cid,
+      keys,
+    });
+    this.#login = step.state;
+    const r = step.response;
+    if (step.outcome === 'failed') {
+      this.log.warn({ statusClass: r.statusClass, statusDetail: r.statusDetail, reason: step.error?.message }, 'login failed');
+      return this.#failLogin(pdu, { statusClass: r.statusClass, statusDetail: r.statusDetail }, step.error?.message ?? 'login failed');
+    }
+    let tsih = 0;
+    if (step.outcome === 'complete' && step.result !== undefined) {
+      const admitted = this.host.admitSession(this, step.result, pdu.cid);
+      if ('status' in admitted) return this.#failLogin(pdu, admitted.status, 'session not admitted');
+      tsih = admitted.tsih;
+    }
+    const statSn = this.#nextStatSn();
+    const complete = step.outcome === 'complete' && step.result !== undefined;
+    this.writer.send({
+      kind: 'login-response',
+      transit: r.transit,
+      continue: false,
+      csg: r.csg,
+      nsg: r.nsg,
+      statusClass: 0,
+      statusDetail: 0,
+      data: encodeTextKeys(r.keys),
+      statSn,
+      ...base,
+      tsih,
+      maxCmdSn: complete ? (pdu.cmdSn + this.host.queueDepth - 1) >>> 0 : pdu.cmdSn,
+    });
+    if (complete && step.result !== undefined) this.#enterFullFeature(step.result, tsih, pdu);
+  }
+
+  #enterFullFeature(result: LoginResult, tsih: number, pdu: LoginRequest): void {
+    const params = result.params;
+    // Digests apply from the first PDU after the final login response (RFC 7143 section 13.1).
+    this.framer.setDigests(params.headerDigest, params.dataDigest);
+    this.writer.headerDigest = params.headerDigest;
+    this.writer.dataDigest = params.dataDigest;
+    this.#maxSegment = params.maxRecvDataSegmentLengthTarget;
+    const target = result.targetName === undefined ? null : this.host.targets.get(result.targetName);
+    const localAddress = this.socket.localAddress ?? '127.0.0.1';
+    this.session = new Session({
+      tsih,
+      isid: Buffer.from(pdu.isid),
+      cid: pdu.cid,
+      type: result.sessionType,
+      initiatorName: result.initiatorName,
+      targetName: target?.name ?? null,
+      params,
+      device: target?.device ?? null,
+      targets: this.host.targets,
+      portals: () => this.host.portals(localAddress),
+      sink: {
+        send: (out) => this.writer.send(out),
+        finish: (reason) => {
+          this.closeReason = reason;
+          this.writer.end();
+        },
+        abort: (reason) => this.close(reason),
+      },
+      log: this.log,
+      statSn: this.#statSn,
+      cmdSn: pdu.cmdSn,
+      queueDepth: this.host.queueDepth,
+    });
+    this.log.info({ type: result.sessionType, initiator: result.initiatorName, target: target?.name, tsih, params }, 'login complete');
+  }
+
+  #failLogin(pdu: LoginRequest, status: { statusClass: number; statusDetail: number }, reason: string): void {
+    this.writer.send({
+      kind: 'login-response',
+      transit: false,
+      continue: false,
+      csg: pdu.csg,
+      nsg: pdu.nsg,
+      versionMax: 0,
+      versionActive: 0,
+      isid: pdu.isid,
+      tsih: 0,
+      initiatorTaskTag: pdu.initiatorTaskTag,
+      statusClass: status.statusClass,
+      statusDetail: status.statusDetail,
+      data: Buffer.alloc(0),
+      statSn: this.#nextStatSn(),
+      expCmdSn: pdu.cmdSn,
+      maxCmdSn: pdu.cmdSn,
+    });
+    // A login reject ends the connection (RFC 7143 section 11.13.5).
+    this.closeReason = reason;
+    this.writer.end();
+  }
+
+  #nextStatSn(): number {
+    const statSn = this.#statSn;
+    this.#statSn = (statSn + 1) >>> 0;
+    return statSn;
+  }
+
+  #onTick(nowMs: number): void {
+    if (this.#closed) return;
+    if (this.session === null) {
+      if (nowMs - this.connectedAt.getTime() > this.host.loginTimeoutMs) this.close('login did not complete in time');
+      return;
+    }
+    if (this.host.nopIntervalMs <= 0) return;
+    if (this.#pingOutstandingSinceMs !== null) {
+      if (nowMs - this.#pingOutstandingSinceMs > this.host.nopTimeoutMs) this.close('initiator did not answer NOP-In');
+      return;
+    }
+    if (nowMs - this.#lastHeardMs >= this.host.nopIntervalMs) {
+      this.#pingOutstandingSinceMs = nowMs;
+      this.session.ping(0x1000 + (nowMs & 0xffff));
+    }
+  }
+
+  #protocolFailure(err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    this.log.warn({ err: message }, 'closing connection after a framing error');
+    this.close(message);
+  }
+
+  #shutdown(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.closeReason === '') this.closeReason = reason;
+    clearInterval(this.#timer);
+    this.session?.close();
+    this.host.forgetConnection(this);
+    this.log.info({ reason: this.closeReason }, 'connection closed');
+  }
+}

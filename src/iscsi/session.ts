@@ -1,0 +1,529 @@
+// The full-feature phase of one iSCSI session on one connection (MaxConnections=1, ERL 0):
+// the CmdSN window, the task table, SCSI commands with their Data-In, Data-Out and R2T flows,
+// NOP, Text (SendTargets), Task Management and Logout (RFC 7143 sections 3.2, 4.2, 11).
+// No sockets here: PDUs come in through handle() and leave through the PduSink.
+import { EMPTY } from '../lib/bytes.ts';
+import { serialAdd, serialInWindow, serialLt } from '../lib/serial-number.ts';
+import type { ScsiResponse as ScsiResult, ScsiTargetDevice } from '../scsi/types.ts';
+import { ScsiStatus } from '../scsi/types.ts';
+import { decodeLun } from '../scsi/lun.ts';
+import type { NegotiatedParams } from './negotiation.ts';
+import {
+  LogoutReason,
+  LogoutResponseCode,
+  RejectReason,
+  RESERVED_TAG,
+  ServiceResponse,
+  TaskFunction,
+  TaskResponse,
+  type DataOut,
+  type InitiatorPdu,
+  type LogoutRequest,
+  type NopOut,
+  type ScsiCommand,
+  type TargetPdu,
+  type TaskManagementRequest,
+  type TextRequest,
+} from './pdu/types.ts';
+import { answerSendTargets, type Portal } from './send-targets.ts';
+import type { TargetDirectory } from './target-directory.ts';
+import { decodeTextKeys, encodeTextKeys } from './text-keys.ts';
+import { WriteCollector } from './write-collector.ts';
+
+/** Where the session's PDUs go; the connection encodes and writes them. */
+export interface PduSink {
+  send(pdu: TargetPdu): void;
+  /** Send what is queued, then close the connection. */
+  finish(reason: string): void;
+  /** Close now (protocol violation). */
+  abort(reason: string): void;
+}
+
+export interface SessionLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+  debug(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface SessionInfo {
+  readonly tsih: number;
+  readonly isid: Buffer;
+  readonly cid: number;
+  readonly type: 'Normal' | 'Discovery';
+  readonly initiatorName: string;
+  readonly targetName: string | null;
+  readonly params: NegotiatedParams;
+}
+
+export interface SessionOptions extends SessionInfo {
+  readonly device: ScsiTargetDevice | null;
+  readonly targets: TargetDirectory;
+  readonly portals: () => readonly Portal[];
+  readonly sink: PduSink;
+  readonly log: SessionLog;
+  /** The StatSN the next response carries. */
+  readonly statSn: number;
+  /** CmdSN of the leading login request: the first command's CmdSN (RFC 7143 section 4.2.2.1). */
+  readonly cmdSn: number;
+  /** Commands the target accepts at once (the CmdSN window). */
+  readonly queueDepth: number;
+}
+
+interface Task {
+  readonly command: ScsiCommand;
+  readonly lun: number;
+  writer: WriteCollector | null;
+  aborted: boolean;
+  executing: boolean;
+}
+
+export interface SessionCounters {
+  bytesRead: number;
+  bytesWritten: number;
+  commands: number;
+}
+
+/** SCSI residual accounting (RFC 7143 section 11.4.5). */
+interface Residual {
+  readonly overflow: boolean;
+  readonly underflow: boolean;
+  readonly count: number;
+}
+
+const NO_RESIDUAL: Residual = { overflow: false, underflow: false, count: 0 };
+
+export class Session {
+  readonly info: SessionInfo;
+  readonly counters: SessionCounters = { bytesRead: 0, bytesWritten: 0, commands: 0 };
+  #statSn: number;
+  #expCmdSn: number;
+  /** Non-immediate commands received but not yet answered: they narrow the window. */
+  #pending = 0;
+  readonly #tasks = new Map<number, Task>();
+  /** Commands that arrived ahead of a CmdSN gap, held until the gap fills. */
+  readonly #held = new Map<number, { pdu: ScsiCommand; rawHeader: Buffer }>();
+  #nextTransferTag = 1;
+  #textContinuation: { tag: number; rest: Buffer } | null = null;
+  #loggedOut = false;
+
+  constructor(private readonly opts: SessionOptions) {
+    this.info = opts;
+    this.#statSn = opts.statSn;
+    this.#expCmdSn = opts.cmdSn;
+  }
+
+  get expCmdSn(): number {
+    return this.#expCmdSn;
+  }
+
+  get maxCmdSn(): number {
+    const free = Math.max(0, this.opts.queueDepth - this.#pending);
+    // A MaxCmdSN of ExpCmdSN - 1 closes the window (RFC 7143 section 4.2.2.1).
+    return serialAdd(this.#expCmdSn, free - 1);
+  }
+
+  get statSn(): number {
+    return this.#statSn;
+  }
+
+  get activeTasks(): number {
+    return this.#tasks.size;
+  }
+
+  handle(pdu: InitiatorPdu, rawHeader: Buffer): void {
+    switch (pdu.kind) {
+      case 'scsi-command':
+        return this.#onCommandPdu(pdu, rawHeader);
+      case 'data-out':
+        return this.#onDataOut(pdu, rawHeader);
+      case 'nop-out':
+        return this.#onNopOut(pdu, rawHeader);
+      case 'text-request':
+        return this.#onText(pdu, rawHeader);
+      case 'task-management-request':
+        return this.#onTaskManagement(pdu, rawHeader);
+      case 'logout-request':
+        return this.#onLogout(pdu, rawHeader);
+      case 'snack-request':
+        // SNACK needs ErrorRecoveryLevel > 0; this target negotiates 0 (RFC 7143 section 11.16).
+        return this.reject(RejectReason.CommandNotSupported, rawHeader);
+      case 'login-request':
+        // A login request in full-feature phase is a protocol error (RFC 7143 section 6.2).
+        return this.reject(RejectReason.ProtocolError, rawHeader);
+    }
+  }
+
+  /** Sends a Reject carrying the offending header (RFC 7143 section 11.17). */
+  reject(reason: number, rawHeader: Buffer): void {
+    this.opts.log.warn({ reason, opcode: (rawHeader[0] ?? 0) & 0x3f }, 'rejecting PDU');
+    this.opts.sink.send({ kind: 'reject', reason, dataSn: 0, data: Buffer.from(rawHeader.subarray(0, 48)), ...this.#status() });
+  }
+
+  /** A NOP-In ping for an idle initiator; the answering NOP-Out carries our tag back. */
+  ping(tag: number): void {
+    this.opts.sink.send({
+      kind: 'nop-in',
+      lun: 0n,
+      initiatorTaskTag: RESERVED_TAG,
+      targetTransferTag: tag,
+      // A ping does not advance StatSN (RFC 7143 section 11.19.4).
+      statSn: this.#statSn,
+      expCmdSn: this.#expCmdSn,
+      maxCmdSn: this.maxCmdSn,
+      data: EMPTY,
+    });
+  }
+
+  /** The connection is gone: drop every task; responses still in flight are discarded. */
+  close(): void {
+    for (const task of this.#tasks.values()) task.aborted = true;
+    this.#tasks.clear();
+    this.#held.clear();
+  }
+
+  #status(): { statSn: number; expCmdSn: number; maxCmdSn: number } {
+    const statSn = this.#statSn;
+    this.#statSn = serialAdd(statSn, 1);
+    return { statSn, expCmdSn: this.#expCmdSn, maxCmdSn: this.maxCmdSn };
+  }
+
+  /**
+   * CmdSN ordering (RFC 7143 section 4.2.2.1): immediate commands bypass it; a command outside
+   * the window is silently ignored; one ahead of ExpCmdSN waits until the gap fills.
+   * Returns false when the command must not be processed now.
+   */
+  #admit(immediate: boolean, cmdSn: number): boolean {
+    if (immediate) return true;
+    if (!serialInWindow(cmdSn, this.#expCmdSn, serialAdd(this.#expCmdSn, this.opts.queueDepth - 1))) {
+      this.opts.log.warn({ cmdSn, expCmdSn: this.#expCmdSn }, 'command outside the CmdSN window ignored');
+      return false;
+    }
+    if (cmdSn !== this.#expCmdSn) return false;
+    this.#expCmdSn = serialAdd(this.#expCmdSn, 1);
+    this.#pending++;
+    return true;
+  }
+
+  #onCommandPdu(pdu: ScsiCommand, rawHeader: Buffer): void {
+    if (this.info.type === 'Discovery') return this.reject(RejectReason.ProtocolError, rawHeader);
+    if (!pdu.immediate && pdu.cmdSn !== this.#expCmdSn && serialLt(this.#expCmdSn, pdu.cmdSn)) {
+      if (serialInWindow(pdu.cmdSn, this.#expCmdSn, serialAdd(this.#expCmdSn, this.opts.queueDepth - 1))) {
+        this.#held.set(pdu.cmdSn, { pdu, rawHeader });
+        return;
+      }
+    }
+    if (!this.#admit(pdu.immediate, pdu.cmdSn)) return;
+    this.#startCommand(pdu, rawHeader);
+    // Commands that were waiting for this CmdSN can go now.
+    for (let next = this.#held.get(this.#expCmdSn); next !== undefined; next = this.#held.get(this.#expCmdSn)) {
+      this.#held.delete(this.#expCmdSn);
+      this.#admit(false, next.pdu.cmdSn);
+      this.#startCommand(next.pdu, next.rawHeader);
+    }
+  }
+
+  #startCommand(pdu: ScsiCommand, rawHeader: Buffer): void {
+    const params = this.info.params;
+    if (this.#tasks.has(pdu.initiatorTaskTag)) {
+      // An ITT must be unique among the session's outstanding tasks (RFC 7143 section 11.2.1.8).
+      this.#finishPending(pdu.immediate);
+      return this.reject(RejectReason.TaskInProgress, rawHeader);
+    }
+    if (pdu.data.length > 0 && (!params.immediateData || !pdu.write)) {
+      this.#finishPending(pdu.immediate);
+      return this.reject(RejectReason.ProtocolError, rawHeader);
+    }
+    const lun = decodeLun(pdu.lun) ?? -1;
+    const task: Task = { command: pdu, lun, writer: null, aborted: false, executing: false };
+    this.counters.commands++;
+    if (pdu.write && pdu.expectedDataTransferLength > 0) {
+      const writer = new WriteCollector(pdu.expectedDataTransferLength, params, () => this.#allocateTag());
+      const problem = pdu.data.length > 0 ? writer.acceptImmediate(pdu.data) : null;
+      if (problem !== null) {
+        this.#finishPending(pdu.immediate);
+        return this.reject(RejectReason.ProtocolError, rawHeader);
+      }
+      task.writer = writer;
+      this.#tasks.set(pdu.initiatorTaskTag, task);
+      if (writer.complete) return this.#execute(task);
+      this.#sendR2ts(task, writer);
+      return;
+    }
+    this.#tasks.set(pdu.initiatorTaskTag, task);
+    this.#execute(task);
+  }
+
+  #allocateTag(): number {
+    const tag = this.#nextTransferTag;
+    this.#nextTransferTag = this.#nextTransferTag >= 0x7fffffff ? 1 : this.#nextTransferTag + 1;
+    return tag;
+  }
+
+  #sendR2ts(task: Task, writer: WriteCollector): void {
+    for (const r2t of writer.nextR2ts()) {
+      this.opts.sink.send({
+        kind: 'r2t',
+        lun: task.command.lun,
+        initiatorTaskTag: task.command.initiatorTaskTag,
+        ...r2t,
+        // R2T carries StatSN without advancing it (RFC 7143 section 11.8.3).
+        statSn: this.#statSn,
+        expCmdSn: this.#expCmdSn,
+        maxCmdSn: this.maxCmdSn,
+      });
+    }
+  }
+
+  #onDataOut(pdu: DataOut, rawHeader: Buffer): void {
+    const task = this.#tasks.get(pdu.initiatorTaskTag);
+    if (task === undefined || task.writer === null || task.executing) {
+      // Data for a task we do not know (or no longer expect): RFC 7143 section 11.17.1.
+      return this.reject(RejectReason.InvalidPduField, rawHeader);
+    }
+    const writer = task.writer;
+    const problem = writer.acceptDataOut(pdu.targetTransferTag, pdu.bufferOffset, pdu.data);
+    if (problem !== null) {
+      this.opts.log.warn({ itt: pdu.initiatorTaskTag, problem }, 'bad Data-Out');
+      return this.reject(RejectReason.ProtocolError, rawHeader);
+    }
+    if (writer.complete) return this.#execute(task);
+    if (pdu.final) this.#sendR2ts(task, writer);
+  }
+
+  #execute(task: Task): void {
+    task.executing = true;
+    const command = task.command;
+    const dataOut = task.writer?.buffer ?? null;
+    const device = this.opts.device;
+    if (device === null) return;
+    device.execute(task.lun, { cdb: command.cdb, dataOut, expectedDataInLength: command.read ? command.expectedDataTransferLength : 0 }, (result) =>
+      this.#complete(task, result),
+    );
+  }
+
+  #finishPending(immediate: boolean): void {
+    if (!immediate && this.#pending > 0) this.#pending--;
+  }
+
+  #complete(task: Task, result: ScsiResult): void {
+    if (task.aborted) return;
+    const command = task.command;
+    this.#tasks.delete(command.initiatorTaskTag);
+    this.#finishPending(command.immediate);
+    if (this.#loggedOut) return;
+    if (command.write) this.counters.bytesWritten += task.writer?.received ?? 0;
+
+    const expected = command.read ? command.expectedDataTransferLength : 0;
+    const data = result.dataIn ?? EMPTY;
+    const sendLength = Math.min(data.length, expected);
+    let residual = NO_RESIDUAL;
+    if (command.read && data.length < expected) residual = { overflow: false, underflow: true, count: expected - data.length };
+    else if (data.length > expected) residual = { overflow: true, underflow: false, count: data.length - expected };
+    else if (!command.read && !command.write && command.expectedDataTransferLength > 0) {
+      residual = { overflow: false, underflow: true, count: command.expectedDataTransferLength };
+    }
+    const foldStatus = result.sense === null && result.status === ScsiStatus.Good;
+    const dataSnCount = sendLength > 0 ? this.#sendDataIn(command, data.subarray(0, sendLength), foldStatus, result.status, residual) : 0;
+    this.counters.bytesRead += sendLength;
+    if (dataSnCount > 0 && foldStatus) return;
+
+    const sense = result.sense;
+    let senseData = EMPTY;
+    if (sense !== null) {
+      // The data segment of a SCSI Response is SenseLength (2 bytes) then the sense data
+      // (RFC 7143 section 11.4.7.2).
+      senseData = Buffer.allocUnsafe(2 + sense.length);
+      senseData.writeUInt16BE(sense.length, 0);
+      sense.copy(senseData, 2);
+    }
+    this.opts.sink.send({
+      kind: 'scsi-response',
+      bidiReadResidualOverflow: false,
+      bidiReadResidualUnderflow: false,
+      residualOverflow: residual.overflow,
+      residualUnderflow: residual.underflow,
+      response: ServiceResponse.CommandCompleted,
+      status: result.status,
+      initiatorTaskTag: command.initiatorTaskTag,
+      snackTag: 0,
+      expDataSn: dataSnCount > 0 ? dataSnCount : (task.writer?.r2tCount ?? 0),
+      bidiReadResidualCount: 0,
+      residualCount: residual.count,
+      data: senseData,
+      ...this.#status(),
+    });
+  }
+
+  /**
+   * Splits data-in into PDUs of at most the initiator's MaxRecvDataSegmentLength, ending a
+   * sequence (F bit) every MaxBurstLength bytes (RFC 7143 sections 11.7.1 and 13.13), and folds
+   * the status into the last PDU when allowed (no sense data). Returns the number of PDUs.
+   */
+  #sendDataIn(command: ScsiCommand, data: Buffer, foldStatus: boolean, status: number, residual: Residual): number {
+    const segment = this.info.params.maxRecvDataSegmentLengthInitiator;
+    const burst = this.info.params.maxBurstLength;
+    let dataSn = 0;
+    let offset = 0;
+    let burstLeft = burst;
+    while (offset < data.length) {
+      const length = Math.min(segment, data.length - offset, burstLeft);
+      const last = offset + length >= data.length;
+      burstLeft -= length;
+      const final = last || burstLeft === 0;
+      if (burstLeft === 0) burstLeft = burst;
+      const withStatus = last && foldStatus;
+      const seq = withStatus ? this.#status() : { statSn: 0, expCmdSn: this.#expCmdSn, maxCmdSn: this.maxCmdSn };
+      this.opts.sink.send({
+        kind: 'data-in',
+        final,
+        acknowledge: false,
+        residualOverflow: withStatus && residual.overflow,
+        residualUnderflow: withStatus && residual.underflow,
+        hasStatus: withStatus,
+        status: withStatus ? status : 0,
+        lun: 0n,
+        initiatorTaskTag: command.initiatorTaskTag,
+        targetTransferTag: RESERVED_TAG,
+        ...seq,
+        dataSn,
+        bufferOffset: offset,
+        residualCount: withStatus ? residual.count : 0,
+        data: data.subarray(offset, offset + length),
+      });
+      dataSn++;
+      offset += length;
+    }
+    return dataSn;
+  }
+
+  #onNopOut(pdu: NopOut, rawHeader: Buffer): void {
+    if (pdu.initiatorTaskTag === RESERVED_TAG) {
+      // The answer to our ping, or an initiator's one-way ping: no reply (RFC 7143 11.18).
+      return;
+    }
+    if (!this.#admit(pdu.immediate, pdu.cmdSn)) return;
+    if (pdu.targetTransferTag !== RESERVED_TAG) {
+      this.#finishPending(pdu.immediate);
+      return this.reject(RejectReason.ProtocolError, rawHeader);
+    }
+    this.#finishPending(pdu.immediate);
+    this.opts.sink.send({
+      kind: 'nop-in',
+      lun: pdu.lun,
+      initiatorTaskTag: pdu.initiatorTaskTag,
+      targetTransferTag: RESERVED_TAG,
+      data: Buffer.from(pdu.data),
+      ...this.#status(),
+    });
+  }
+
+  #onText(pdu: TextRequest, rawHeader: Buffer): void {
+    if (!this.#admit(pdu.immediate, pdu.cmdSn)) return;
+    this.#finishPending(pdu.immediate);
+    let body: Buffer;
+    if (pdu.targetTransferTag !== RESERVED_TAG) {
+      // The initiator asks for the rest of a long answer (RFC 7143 section 11.10.4).
+      if (this.#textContinuation === null || this.#textContinuation.tag !== pdu.targetTransferTag) {
+        return this.reject(RejectReason.InvalidPduField, rawHeader);
+      }
+      body = this.#textContinuation.rest;
+    } else {
+      let pairs: Array<[string, string]>;
+      try {
+        pairs = decodeTextKeys(pdu.data);
+      } catch {
+        return this.reject(RejectReason.ProtocolError, rawHeader);
+      }
+      const answer: Array<[string, string]> = [];
+      for (const [key, value] of pairs) {
+        if (key === 'SendTargets') {
+          const target = this.info.targetName;
+          answer.push(...answerSendTargets(value, this.info.type, target, this.info.initiatorName, this.opts.targets.list(), this.opts.portals()));
+        } else {
+          answer.push([key, 'NotUnderstood']);
+        }
+      }
+      body = encodeTextKeys(answer);
+    }
+    const max = this.info.params.maxRecvDataSegmentLengthInitiator;
+    const more = body.length > max;
+    const tag = more ? this.#allocateTag() : RESERVED_TAG;
+    this.#textContinuation = more ? { tag, rest: body.subarray(max) } : null;
+    this.opts.sink.send({
+      kind: 'text-response',
+      final: !more,
+      continue: more,
+      lun: 0n,
+      initiatorTaskTag: pdu.initiatorTaskTag,
+      targetTransferTag: tag,
+      data: more ? body.subarray(0, max) : body,
+      ...this.#status(),
+    });
+  }
+
+  #onTaskManagement(pdu: TaskManagementRequest, _rawHeader: Buffer): void {
+    if (!this.#admit(pdu.immediate, pdu.cmdSn)) return;
+    this.#finishPending(pdu.immediate);
+    const lun = decodeLun(pdu.lun);
+    const device = this.opts.device;
+    let response: number = TaskResponse.FunctionComplete;
+    switch (pdu.function) {
+      case TaskFunction.AbortTask: {
+        const task = this.#tasks.get(pdu.referencedTaskTag);
+        // A task not found is reported complete: it may have finished already (RFC 7143 11.5.1).
+        if (task !== undefined) this.#abortTask(task);
+        break;
+      }
+      case TaskFunction.AbortTaskSet:
+      case TaskFunction.ClearTaskSet:
+        for (const task of [...this.#tasks.values()]) if (task.lun === lun) this.#abortTask(task);
+        break;
+      case TaskFunction.LogicalUnitReset:
+        if (lun === null || device === null || !device.hasLun(lun)) {
+          response = TaskResponse.LunDoesNotExist;
+          break;
+        }
+        for (const task of [...this.#tasks.values()]) if (task.lun === lun) this.#abortTask(task);
+        device.reset(lun);
+        break;
+      case TaskFunction.TargetWarmReset:
+      case TaskFunction.TargetColdReset:
+        for (const task of [...this.#tasks.values()]) this.#abortTask(task);
+        device?.reset(null);
+        break;
+      case TaskFunction.TaskReassign:
+        response = TaskResponse.TaskReassignmentNotSupported;
+        break;
+      default:
+        response = TaskResponse.FunctionNotSupported;
+    }
+    this.opts.sink.send({ kind: 'task-management-response', response, initiatorTaskTag: pdu.initiatorTaskTag, ...this.#status() });
+    if (pdu.function === TaskFunction.TargetColdReset) this.opts.sink.finish('target cold reset');
+  }
+
+  #abortTask(task: Task): void {
+    task.aborted = true;
+    this.#tasks.delete(task.command.initiatorTaskTag);
+    this.#finishPending(task.command.immediate);
+  }
+
+  #onLogout(pdu: LogoutRequest, _rawHeader: Buffer): void {
+    if (!this.#admit(pdu.immediate, pdu.cmdSn)) return;
+    this.#finishPending(pdu.immediate);
+    let response: number = LogoutResponseCode.Closed;
+    if (pdu.reasonCode === LogoutReason.CloseConnection && pdu.cid !== this.info.cid) response = LogoutResponseCode.CidNotFound;
+    if (pdu.reasonCode === LogoutReason.RemoveConnectionForRecovery) response = LogoutResponseCode.RecoveryNotSupported;
+    this.opts.sink.send({
+      kind: 'logout-response',
+      response,
+      initiatorTaskTag: pdu.initiatorTaskTag,
+      time2Wait: this.info.params.defaultTime2Wait,
+      time2Retain: this.info.params.defaultTime2Retain,
+      ...this.#status(),
+    });
+    if (response === LogoutResponseCode.Closed) {
+      this.#loggedOut = true;
+      this.close();
+      this.opts.sink.finish('logout');
+    }
+  }
+}

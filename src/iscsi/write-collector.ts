@@ -1,0 +1,101 @@
+// Gathers a write command's data-out: immediate data, unsolicited Data-Out up to
+// FirstBurstLength, then solicited Data-Out answering R2Ts of at most MaxBurstLength each with at
+// most MaxOutstandingR2T outstanding (RFC 7143 sections 4.2.5.2 and 11.8). Pure: it says which
+// R2Ts to send and when the data is complete; the session sends them.
+import { RESERVED_TAG } from './pdu/types.ts';
+
+export interface WriteLimits {
+  readonly immediateData: boolean;
+  readonly initialR2T: boolean;
+  readonly firstBurstLength: number;
+  readonly maxBurstLength: number;
+  readonly maxOutstandingR2T: number;
+}
+
+export interface R2tRequest {
+  readonly targetTransferTag: number;
+  readonly r2tSn: number;
+  readonly bufferOffset: number;
+  readonly desiredDataTransferLength: number;
+}
+
+interface OpenR2t {
+  readonly offset: number;
+  readonly length: number;
+  received: number;
+}
+
+export type DataOutProblem = 'offset-out-of-range' | 'unsolicited-over-first-burst' | 'unknown-transfer-tag' | 'outside-r2t';
+
+export class WriteCollector {
+  readonly buffer: Buffer;
+  #received = 0;
+  #nextR2tOffset: number;
+  #r2tSn = 0;
+  readonly #open = new Map<number, OpenR2t>();
+  readonly #unsolicitedLimit: number;
+
+  constructor(
+    readonly expectedLength: number,
+    readonly limits: WriteLimits,
+    private readonly allocateTag: () => number,
+  ) {
+    this.buffer = Buffer.allocUnsafe(expectedLength);
+    // Unsolicited data is allowed only when InitialR2T=No (RFC 7143 section 13.10), and never
+    // beyond FirstBurstLength (section 13.14); immediate data counts toward it.
+    this.#unsolicitedLimit = limits.initialR2T ? 0 : Math.min(limits.firstBurstLength, expectedLength);
+    this.#nextR2tOffset = this.#unsolicitedLimit;
+  }
+
+  get received(): number {
+    return this.#received;
+  }
+
+  get complete(): boolean {
+    return this.#received >= this.expectedLength;
+  }
+
+  get r2tCount(): number {
+    return this.#r2tSn;
+  }
+
+  /** Immediate data from the SCSI Command PDU itself; returns a problem or null. */
+  acceptImmediate(data: Buffer): DataOutProblem | null {
+    const limit = Math.min(this.limits.firstBurstLength, this.expectedLength);
+    if (data.length > limit) return 'unsolicited-over-first-burst';
+    data.copy(this.buffer, 0);
+    this.#received += data.length;
+    if (this.limits.initialR2T) this.#nextR2tOffset = data.length;
+    return null;
+  }
+
+  acceptDataOut(targetTransferTag: number, bufferOffset: number, data: Buffer): DataOutProblem | null {
+    const end = bufferOffset + data.length;
+    if (end > this.expectedLength) return 'offset-out-of-range';
+    if (targetTransferTag === RESERVED_TAG) {
+      if (end > this.#unsolicitedLimit) return 'unsolicited-over-first-burst';
+    } else {
+      const r2t = this.#open.get(targetTransferTag);
+      if (r2t === undefined) return 'unknown-transfer-tag';
+      if (bufferOffset < r2t.offset || end > r2t.offset + r2t.length) return 'outside-r2t';
+      r2t.received += data.length;
+      if (r2t.received >= r2t.length) this.#open.delete(targetTransferTag);
+    }
+    data.copy(this.buffer, bufferOffset);
+    this.#received += data.length;
+    return null;
+  }
+
+  /** The R2Ts to send now: as many as MaxOutstandingR2T allows, each up to MaxBurstLength. */
+  nextR2ts(): R2tRequest[] {
+    const out: R2tRequest[] = [];
+    while (this.#open.size < this.limits.maxOutstandingR2T && this.#nextR2tOffset < this.expectedLength) {
+      const length = Math.min(this.limits.maxBurstLength, this.expectedLength - this.#nextR2tOffset);
+      const tag = this.allocateTag();
+      this.#open.set(tag, { offset: this.#nextR2tOffset, length, received: 0 });
+      out.push({ targetTransferTag: tag, r2tSn: this.#r2tSn++, bufferOffset: this.#nextR2tOffset, desiredDataTransferLength: length });
+      this.#nextR2tOffset += length;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,98 @@
+// A direct access block device logical unit (SBC-3) over a BlockDevice: routes each decoded
+// command to its handler. No unit attentions are ever raised: nothing here changes under the
+// initiator (capacity and mode pages stay fixed), and boot initiators such as iPXE treat a
+// CHECK CONDITION on their first READ as fatal instead of retrying (SAM-5 5.14 makes UA
+// reporting a device-server choice for these events).
+import { assertNever } from '../lib/errors.ts';
+import type { BlockDevice } from '../storage/block-device.ts';
+import { executeReadCapacity10, executeReadCapacity16 } from './capacity.ts';
+import type { ScsiCommand } from './command.ts';
+import { decodeCdb } from './cdb.ts';
+import { executeCompareAndWrite } from './compare-and-write.ts';
+import { runGuarded } from './completion.ts';
+import { executeInquiry } from './inquiry.ts';
+import { executeModeSense } from './mode-pages.ts';
+import { executeModeSelect } from './mode-select.ts';
+import { executeReportLuns } from './report-luns.ts';
+import { executeReportSupportedOperationCodes } from './report-opcodes.ts';
+import { GOOD, goodTruncated, goodWithData } from './response.ts';
+import { executeRead, executeSynchronizeCache, executeVerify, executeWrite, executeWriteAndVerify } from './sbc-read-write.ts';
+import { encodeNoSense } from './sense.ts';
+import { SerialQueue } from './serial-queue.ts';
+import type { ScsiDone, ScsiRequest } from './types.ts';
+import { createUnitState } from './unit-state.ts';
+import type { LogicalUnitOptions, UnitState } from './unit-state.ts';
+import { executeUnmap } from './unmap.ts';
+import { executeWriteSame } from './write-same.ts';
+
+export type { LogicalUnitOptions } from './unit-state.ts';
+
+export class BlockLogicalUnit {
+  readonly state: UnitState;
+  private readonly compareAndWriteQueue = new SerialQueue();
+
+  constructor(
+    readonly device: BlockDevice,
+    options: LogicalUnitOptions = {},
+  ) {
+    this.state = createUnitState(device, options);
+  }
+
+  /** Decodes and executes one command; `done` is called exactly once, asynchronously. */
+  execute(request: ScsiRequest, done: ScsiDone): void {
+    runGuarded(done, (finish) => this.dispatch(decodeCdb(request.cdb), request, finish));
+  }
+
+  /** Executes an already decoded command (the LUN table decodes once to route). */
+  executeCommand(command: ScsiCommand, request: ScsiRequest, done: ScsiDone): void {
+    runGuarded(done, (finish) => this.dispatch(command, request, finish));
+  }
+
+  private dispatch(cmd: ScsiCommand, request: ScsiRequest, done: ScsiDone): void {
+    const unit = this.state;
+    const dataOut = request.dataOut;
+    switch (cmd.kind) {
+      case 'testUnitReady':
+      case 'startStopUnit': // no medium to spin or eject: always ready (RMB=0)
+      case 'preventAllowMediumRemoval':
+        return done(GOOD);
+      case 'requestSense':
+        // Sense is returned with CHECK CONDITION (autosense), never held, so there is none pending.
+        return done(goodTruncated(encodeNoSense(cmd.desc), cmd.allocationLength));
+      case 'inquiry':
+        return done(goodTruncated(executeInquiry(cmd, unit), cmd.allocationLength));
+      case 'modeSense':
+        return done(goodTruncated(executeModeSense(cmd, unit), cmd.allocationLength));
+      case 'modeSelect':
+        executeModeSelect(cmd, dataOut, unit);
+        return done(GOOD);
+      case 'readCapacity10':
+        return done(goodWithData(executeReadCapacity10(unit)));
+      case 'readCapacity16':
+        return done(goodTruncated(executeReadCapacity16(unit), cmd.allocationLength));
+      case 'read':
+        return executeRead(cmd, unit, done);
+      case 'write':
+        return executeWrite(cmd, dataOut, unit, done);
+      case 'writeAndVerify':
+        return executeWriteAndVerify(cmd, dataOut, unit, done);
+      case 'verify':
+        return executeVerify(cmd, dataOut, unit, done);
+      case 'synchronizeCache':
+        return executeSynchronizeCache(cmd, unit, done);
+      case 'writeSame':
+        return executeWriteSame(cmd, dataOut, unit, done);
+      case 'unmap':
+        return executeUnmap(cmd, dataOut, unit, done);
+      case 'compareAndWrite':
+        return executeCompareAndWrite(cmd, dataOut, unit, this.compareAndWriteQueue, done);
+      case 'reportLuns':
+        // Standing alone, this unit is LUN 0; a LunTable answers REPORT LUNS before this.
+        return done(goodTruncated(executeReportLuns(cmd, [0]), cmd.allocationLength));
+      case 'reportSupportedOperationCodes':
+        return done(goodTruncated(executeReportSupportedOperationCodes(cmd), cmd.allocationLength));
+      default:
+        return assertNever(cmd);
+    }
+  }
+}

@@ -1,0 +1,43 @@
+// What a transport (iSCSI today) hands the SCSI device server and what it gets back.
+// SAM-5 section 5.1: a command is a CDB plus optional data-out; the result is a status, and
+// optional data-in and sense data. Transport details (task tags, PDUs, residual flags) stay out.
+
+export const ScsiStatus = {
+  Good: 0x00,
+  CheckCondition: 0x02,
+  ConditionMet: 0x04,
+  Busy: 0x08,
+  ReservationConflict: 0x18,
+  TaskSetFull: 0x28,
+  AcaActive: 0x30,
+  TaskAborted: 0x40,
+} as const;
+export type ScsiStatusCode = (typeof ScsiStatus)[keyof typeof ScsiStatus];
+
+export interface ScsiRequest {
+  /** The CDB (iSCSI carries 16 bytes; the opcode's group code says how many are used). */
+  readonly cdb: Buffer;
+  /** Data-out gathered by the transport (length = the transport's expected data transfer length). */
+  readonly dataOut: Buffer | null;
+  /** Allocation length the initiator expects for data-in (the transport's expected length). */
+  readonly expectedDataInLength: number;
+}
+
+export interface ScsiResponse {
+  readonly status: ScsiStatusCode;
+  /** Data-in to return; the transport truncates it to the expected length and reports residuals. */
+  readonly dataIn: Buffer | null;
+  /** Fixed-format sense data (SPC-4 4.5.3) when status is CHECK CONDITION. */
+  readonly sense: Buffer | null;
+}
+
+export type ScsiDone = (response: ScsiResponse) => void;
+
+/** A set of logical units behind one target (SAM-5 "SCSI target device"), addressed by LUN number. */
+export interface ScsiTargetDevice {
+  /** Executes one command for the given LUN (already decoded from the 8-byte SAM LUN field). */
+  execute(lun: number, request: ScsiRequest, done: ScsiDone): void;
+  /** LUN RESET / TARGET WARM RESET task management: drops pending state (reservations, UA). */
+  reset(lun: number | null): void;
+  hasLun(lun: number): boolean;
+}

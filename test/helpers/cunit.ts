@@ -1,0 +1,47 @@
+// Parses iscsi-test-cu's CUnit console output into per-test outcomes. CUnit counts a skipped
+// test as passed; libiscsi prints "[SKIPPED]" first, so skips are counted apart here.
+
+export type Outcome = 'passed' | 'failed' | 'skipped';
+
+export interface CunitResult {
+  readonly suite: string;
+  readonly test: string;
+  readonly outcome: Outcome;
+  readonly detail: string;
+}
+
+export function parseCunitOutput(text: string): CunitResult[] {
+  const results: CunitResult[] = [];
+  let suite = '';
+  let current: { test: string; body: string[] } | null = null;
+  const finish = (): void => {
+    if (current === null) return;
+    const body = current.body.join('\n');
+    const failed = /\[FAILED\]|^FAILED$/m.test(body);
+    const skipped = !failed && /\[SKIPPED\]/.test(body);
+    const firstLine = body.split('\n').find((l) => /\[(FAILED|SKIPPED)\]/.test(l)) ?? '';
+    results.push({ suite, test: current.test, outcome: failed ? 'failed' : skipped ? 'skipped' : 'passed', detail: firstLine.trim() });
+    current = null;
+  };
+  for (const line of text.split('\n')) {
+    const suiteMatch = /^Suite: (.+)$/.exec(line);
+    if (suiteMatch !== null) {
+      finish();
+      suite = suiteMatch[1] ?? '';
+      continue;
+    }
+    const testMatch = /^ {2}Test: (\S+) \.\.\.(.*)$/.exec(line);
+    if (testMatch !== null) {
+      finish();
+      current = { test: testMatch[1] ?? '', body: [testMatch[2] ?? ''] };
+      continue;
+    }
+    if (/^Run Summary:/.test(line)) {
+      finish();
+      break;
+    }
+    current?.body.push(line);
+  }
+  finish();
+  return results;
+}
