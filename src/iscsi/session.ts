@@ -7,6 +7,7 @@ import { serialAdd, serialInWindow, serialLt } from '../lib/serial-number.ts';
 import type { ScsiResponse as ScsiResult, ScsiTargetDevice } from '../scsi/types.ts';
 import { ScsiStatus } from '../scsi/types.ts';
 import { decodeLun } from '../scsi/lun.ts';
+import { encodeFixedSense, ScsiError, SenseKey } from '../scsi/sense.ts';
 import type { NegotiatedParams } from './negotiation.ts';
 import {
   LogoutReason,
@@ -90,6 +91,17 @@ interface Residual {
 }
 
 const NO_RESIDUAL: Residual = { overflow: false, underflow: false, count: 0 };
+/** SPC-4 Annex D: DATA PHASE ERROR. */
+const DATA_PHASE_ERROR = { asc: 0x4b, ascq: 0x00 } as const;
+
+/**
+ * Residuals of a write (RFC 7143 section 11.4.5.2): the initiator offered `expected` bytes, the
+ * CDB wanted `wanted`. More offered than wanted is an underflow; less is an overflow.
+ */
+function writeResidual(expected: number, wanted: number | undefined): Residual {
+  if (wanted === undefined || wanted === expected) return NO_RESIDUAL;
+  return wanted < expected ? { overflow: false, underflow: true, count: expected - wanted } : { overflow: true, underflow: false, count: wanted - expected };
+}
 
 export class Session {
   readonly info: SessionInfo;
@@ -280,7 +292,14 @@ export class Session {
       return this.reject(RejectReason.InvalidPduField, rawHeader);
     }
     const writer = task.writer;
-    const problem = writer.acceptDataOut(pdu.targetTransferTag, pdu.bufferOffset, pdu.data);
+    const problem = writer.acceptDataOut(pdu.targetTransferTag, pdu.dataSn, pdu.bufferOffset, pdu.data);
+    if (problem === 'data-sn-mismatch') {
+      // ErrorRecoveryLevel 0 cannot ask for the missing PDU again: the command fails with
+      // ABORTED COMMAND, DATA PHASE ERROR (SAM-5 5.3; RFC 7143 section 7.1.4.1).
+      this.opts.log.warn({ itt: pdu.initiatorTaskTag, dataSn: pdu.dataSn }, 'Data-Out with an unexpected DataSN');
+      task.executing = true;
+      return this.#complete(task, { status: ScsiStatus.CheckCondition, dataIn: null, sense: encodeFixedSense(new ScsiError(SenseKey.AbortedCommand, DATA_PHASE_ERROR)) });
+    }
     if (problem !== null) {
       this.opts.log.warn({ itt: pdu.initiatorTaskTag, problem }, 'bad Data-Out');
       return this.reject(RejectReason.ProtocolError, rawHeader);
@@ -318,7 +337,8 @@ export class Session {
     let residual = NO_RESIDUAL;
     if (command.read && data.length < expected) residual = { overflow: false, underflow: true, count: expected - data.length };
     else if (data.length > expected) residual = { overflow: true, underflow: false, count: data.length - expected };
-    else if (!command.read && !command.write && command.expectedDataTransferLength > 0) {
+    else if (command.write) residual = writeResidual(command.expectedDataTransferLength, result.dataOutLength);
+    else if (!command.read && command.expectedDataTransferLength > 0) {
       residual = { overflow: false, underflow: true, count: command.expectedDataTransferLength };
     }
     const foldStatus = result.sense === null && result.status === ScsiStatus.Good;

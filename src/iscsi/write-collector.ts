@@ -23,9 +23,11 @@ interface OpenR2t {
   readonly offset: number;
   readonly length: number;
   received: number;
+  /** DataSN restarts at 0 in every R2T's sequence (RFC 7143 section 11.7.5). */
+  nextDataSn: number;
 }
 
-export type DataOutProblem = 'offset-out-of-range' | 'unsolicited-over-first-burst' | 'unknown-transfer-tag' | 'outside-r2t';
+export type DataOutProblem = 'offset-out-of-range' | 'unsolicited-over-first-burst' | 'unknown-transfer-tag' | 'outside-r2t' | 'data-sn-mismatch';
 
 export class WriteCollector {
   readonly buffer: Buffer;
@@ -34,6 +36,7 @@ export class WriteCollector {
   #r2tSn = 0;
   readonly #open = new Map<number, OpenR2t>();
   readonly #unsolicitedLimit: number;
+  #unsolicitedDataSn = 0;
 
   constructor(
     readonly expectedLength: number,
@@ -69,15 +72,21 @@ export class WriteCollector {
     return null;
   }
 
-  acceptDataOut(targetTransferTag: number, bufferOffset: number, data: Buffer): DataOutProblem | null {
+  acceptDataOut(targetTransferTag: number, dataSn: number, bufferOffset: number, data: Buffer): DataOutProblem | null {
     const end = bufferOffset + data.length;
     if (end > this.expectedLength) return 'offset-out-of-range';
     if (targetTransferTag === RESERVED_TAG) {
       if (end > this.#unsolicitedLimit) return 'unsolicited-over-first-burst';
+      // Unsolicited Data-Out is one sequence numbered from 0 (RFC 7143 section 11.7.5); with
+      // ErrorRecoveryLevel 0 a gap cannot be recovered, so it fails the command.
+      if (dataSn !== this.#unsolicitedDataSn) return 'data-sn-mismatch';
+      this.#unsolicitedDataSn++;
     } else {
       const r2t = this.#open.get(targetTransferTag);
       if (r2t === undefined) return 'unknown-transfer-tag';
       if (bufferOffset < r2t.offset || end > r2t.offset + r2t.length) return 'outside-r2t';
+      if (dataSn !== r2t.nextDataSn) return 'data-sn-mismatch';
+      r2t.nextDataSn++;
       r2t.received += data.length;
       if (r2t.received >= r2t.length) this.#open.delete(targetTransferTag);
     }
@@ -92,7 +101,7 @@ export class WriteCollector {
     while (this.#open.size < this.limits.maxOutstandingR2T && this.#nextR2tOffset < this.expectedLength) {
       const length = Math.min(this.limits.maxBurstLength, this.expectedLength - this.#nextR2tOffset);
       const tag = this.allocateTag();
-      this.#open.set(tag, { offset: this.#nextR2tOffset, length, received: 0 });
+      this.#open.set(tag, { offset: this.#nextR2tOffset, length, received: 0, nextDataSn: 0 });
       out.push({ targetTransferTag: tag, r2tSn: this.#r2tSn++, bufferOffset: this.#nextR2tOffset, desiredDataTransferLength: length });
       this.#nextR2tOffset += length;
     }

@@ -39,9 +39,14 @@ export function dataOutBlocks(dataOut: Buffer | null, lengthBytes: number, block
   return dataOut === null ? Buffer.alloc(0) : dataOut;
 }
 
-/** Data-out that must be complete (WRITE SAME's block, COMPARE AND WRITE's 2n blocks). */
-export function exactDataOut(dataOut: Buffer | null, lengthBytes: number): Buffer {
-  if (dataOut === null || dataOut.length < lengthBytes) {
+/**
+ * Data-out that must be complete: at least `lengthBytes`, or with `exact`, precisely that
+ * (WRITE SAME's one block and COMPARE AND WRITE's 2n blocks, where extra data means the
+ * initiator and the CDB disagree: libiscsi's InvalidDataOutSize tests).
+ */
+export function exactDataOut(dataOut: Buffer | null, lengthBytes: number, exact = false): Buffer {
+  const length = dataOut?.length ?? 0;
+  if (dataOut === null || length < lengthBytes || (exact && length !== lengthBytes)) {
     throw new ScsiError(SenseKey.IllegalRequest, Asc.InvalidFieldInInformationUnit);
   }
   return dataOut.subarray(0, lengthBytes);

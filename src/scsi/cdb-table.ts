@@ -47,14 +47,18 @@ const POWER_CONDITIONS: ReadonlySet<number> = new Set([0x0, 0x1, 0x2, 0x3, 0x7, 
 
 type RangeDecoder = (cdb: Buffer) => BlockRange;
 
+/** READ/WRITE rows. The 6-byte forms have no DPO/FUA: byte 1 holds LBA bits there. */
 function readWriteRows(kind: 'read' | 'write', rows: readonly [number, string, readonly number[], RangeDecoder][]): CommandSpec[] {
-  return rows.map(([opcode, name, usage, range]) => ({
-    opcode,
-    serviceAction: null,
-    name,
-    usage,
-    decode: (cdb) => ({ kind, ...range(cdb), dpo: usage.length > 6 && flag(cdb, 1, 0x10), fua: usage.length > 6 && flag(cdb, 1, 0x08) }),
-  }));
+  return rows.map(([opcode, name, usage, range]) => {
+    const hasFlags = range !== range6;
+    return {
+      opcode,
+      serviceAction: null,
+      name,
+      usage,
+      decode: (cdb) => ({ kind, ...range(cdb), dpo: hasFlags && flag(cdb, 1, 0x10), fua: hasFlags && flag(cdb, 1, 0x08) }),
+    };
+  });
 }
 
 function verifyDecoder(range: RangeDecoder): (cdb: Buffer) => ScsiCommand {

@@ -5,7 +5,7 @@ import type { CompareAndWrite } from './command.ts';
 import { checkLength, checkRange, checkWritable, exactDataOut, firstDifference, isDurable, onIo } from './block-range.ts';
 import { GOOD, checkCondition } from './response.ts';
 import type { SerialQueue } from './serial-queue.ts';
-import { miscompare } from './sense.ts';
+import { invalidFieldInCdb, miscompare } from './sense.ts';
 import type { ScsiDone } from './types.ts';
 import type { UnitState } from './unit-state.ts';
 
@@ -13,9 +13,15 @@ export function executeCompareAndWrite(cmd: CompareAndWrite, dataOut: Buffer | n
   checkWritable(unit);
   const offsetBytes = checkRange(cmd, unit);
   checkLength(cmd, unit.limits.maxCompareAndWriteBlocks);
-  if (cmd.blocks === 0) return done(GOOD); // SBC-3 5.2: not an error, nothing compared
+  if (cmd.blocks === 0) {
+    // SBC-3 5.2: zero blocks is not an error, but data-out with it contradicts the CDB (this is
+    // also how a 256-block request, wrapped to 0 in the one-byte field, must fail).
+    if (dataOut !== null && dataOut.length > 0) throw invalidFieldInCdb(cmd.lengthOffset);
+    return done(GOOD);
+  }
   const lengthBytes = cmd.blocks * unit.blockSize;
-  const data = exactDataOut(dataOut, 2 * lengthBytes);
+  // Unlike WRITE, a wrong-sized buffer cannot be partly used: the halves would shift.
+  const data = exactDataOut(dataOut, 2 * lengthBytes, true);
   const verifyData = data.subarray(0, lengthBytes);
   const writeData = data.subarray(lengthBytes);
   queue.run((release) => {

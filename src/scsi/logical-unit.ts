@@ -8,6 +8,7 @@ import type { BlockDevice } from '../storage/block-device.ts';
 import { executeReadCapacity10, executeReadCapacity16 } from './capacity.ts';
 import type { ScsiCommand } from './command.ts';
 import { decodeCdb } from './cdb.ts';
+import { dataOutLength } from './data-out-length.ts';
 import { executeCompareAndWrite } from './compare-and-write.ts';
 import { runGuarded } from './completion.ts';
 import { executeInquiry } from './inquiry.ts';
@@ -19,6 +20,7 @@ import { GOOD, goodTruncated, goodWithData } from './response.ts';
 import { executeRead, executeSynchronizeCache, executeVerify, executeWrite, executeWriteAndVerify } from './sbc-read-write.ts';
 import { encodeNoSense } from './sense.ts';
 import { SerialQueue } from './serial-queue.ts';
+import { ScsiStatus } from './types.ts';
 import type { ScsiDone, ScsiRequest } from './types.ts';
 import { createUnitState } from './unit-state.ts';
 import type { LogicalUnitOptions, UnitState } from './unit-state.ts';
@@ -40,12 +42,18 @@ export class BlockLogicalUnit {
 
   /** Decodes and executes one command; `done` is called exactly once, asynchronously. */
   execute(request: ScsiRequest, done: ScsiDone): void {
-    runGuarded(done, (finish) => this.dispatch(decodeCdb(request.cdb), request, finish));
+    runGuarded(done, (finish) => this.run(decodeCdb(request.cdb), request, finish));
   }
 
   /** Executes an already decoded command (the LUN table decodes once to route). */
   executeCommand(command: ScsiCommand, request: ScsiRequest, done: ScsiDone): void {
-    runGuarded(done, (finish) => this.dispatch(command, request, finish));
+    runGuarded(done, (finish) => this.run(command, request, finish));
+  }
+
+  private run(command: ScsiCommand, request: ScsiRequest, done: ScsiDone): void {
+    const length = dataOutLength(command, this.state.blockSize);
+    if (length === null) return this.dispatch(command, request, done);
+    this.dispatch(command, request, (response) => done(response.status === ScsiStatus.Good ? { ...response, dataOutLength: length } : response));
   }
 
   private dispatch(cmd: ScsiCommand, request: ScsiRequest, done: ScsiDone): void {

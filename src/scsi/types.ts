@@ -29,6 +29,13 @@ export interface ScsiResponse {
   readonly dataIn: Buffer | null;
   /** Fixed-format sense data (SPC-4 4.5.3) when status is CHECK CONDITION. */
   readonly sense: Buffer | null;
+  /**
+   * Bytes of data-out the CDB called for, set on GOOD responses to commands that take data-out
+   * (WRITE, WRITE SAME, UNMAP, MODE SELECT, ...). Only the device server can read it from the
+   * CDB; the transport compares it with its expected data transfer length to report residual
+   * overflow or underflow for writes (SAM-5 5.4.3, RFC 7143 11.4.5.2). Absent otherwise.
+   */
+  readonly dataOutLength?: number;
 }
 
 export type ScsiDone = (response: ScsiResponse) => void;

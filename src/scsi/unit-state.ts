@@ -13,8 +13,10 @@ export interface LogicalUnitOptions {
   readonly serial?: string;
   /** Largest READ/WRITE the initiator may send (VPD B0h MAXIMUM TRANSFER LENGTH). */
   readonly maxTransferBytes?: number;
-  /** Largest WRITE SAME / UNMAP range, per command or descriptor. */
+  /** Largest WRITE SAME range (VPD B0h MAXIMUM WRITE SAME LENGTH). */
   readonly maxWriteSameBytes?: number;
+  /** Largest UNMAP range per descriptor (VPD B0h MAXIMUM UNMAP LBA COUNT). */
+  readonly maxUnmapBytes?: number;
   /** Initial WCE bit of the caching mode page. */
   readonly writeCacheEnabled?: boolean;
 }
@@ -59,9 +61,14 @@ export const VENDOR = 'DISKLESS';
 export const NAA_COMPANY_ID = 0x02d15cn;
 
 const DEFAULT_MAX_TRANSFER_BYTES = 8 * 1024 * 1024;
-const DEFAULT_MAX_WRITE_SAME_BYTES = 1024 * 1024 * 1024;
+// libiscsi's conformance suite holds these to sane bounds: MAXIMUM UNMAP LBA COUNT at most
+// 2^20 blocks, and a MAXIMUM WRITE SAME LENGTH of 65536 blocks or more makes it WRITE and READ
+// that many blocks in one command, beyond MAXIMUM TRANSFER LENGTH.
+const DEFAULT_MAX_WRITE_SAME_BYTES = 16 * 1024 * 1024;
+const DEFAULT_MAX_UNMAP_BYTES = 256 * 1024 * 1024;
 const MAX_COMPARE_AND_WRITE_BLOCKS = 255; // one-byte field (SBC-3 6.5.3)
 const MAX_UNMAP_DESCRIPTORS = 256;
+const MAX_UNMAP_BLOCKS = 1024 * 1024;
 
 /** SPC-4 4.4.1: ASCII data fields hold only 20h-7Eh. */
 export function toAsciiField(text: string, maxLength: number): string {
@@ -102,7 +109,7 @@ export function createUnitState(device: BlockDevice, options: LogicalUnitOptions
       maxTransferBlocks,
       optimalTransferGranularityBlocks: Math.max(1, 4096 / blockSize),
       maxCompareAndWriteBlocks: Math.min(MAX_COMPARE_AND_WRITE_BLOCKS, maxTransferBlocks),
-      maxUnmapBlocks: maxWriteSameBlocks,
+      maxUnmapBlocks: Math.min(blocksOf(options.maxUnmapBytes ?? DEFAULT_MAX_UNMAP_BYTES), MAX_UNMAP_BLOCKS),
       maxUnmapDescriptors: MAX_UNMAP_DESCRIPTORS,
       maxWriteSameBlocks,
     },

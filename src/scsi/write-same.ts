@@ -3,7 +3,7 @@
 import type { WriteSame } from './command.ts';
 import { checkLength, checkRange, checkWritable, exactDataOut, isDurable, onIo } from './block-range.ts';
 import { GOOD } from './response.ts';
-import { invalidFieldInCdb } from './sense.ts';
+import { Asc, ScsiError, SenseKey, invalidFieldInCdb } from './sense.ts';
 import type { ScsiDone } from './types.ts';
 import type { UnitState } from './unit-state.ts';
 
@@ -15,6 +15,12 @@ function isAllZero(block: Buffer): boolean {
   return true;
 }
 
+/** NDOB (SBC-4 5.50): no data-out; the block is zeros. Data sent anyway contradicts the CDB. */
+function noDataOut(dataOut: Buffer | null, blockSize: number): Buffer {
+  if (dataOut !== null && dataOut.length > 0) throw new ScsiError(SenseKey.IllegalRequest, Asc.InvalidFieldInInformationUnit);
+  return Buffer.alloc(blockSize);
+}
+
 export function executeWriteSame(cmd: WriteSame, dataOut: Buffer | null, unit: UnitState, done: ScsiDone): void {
   checkWritable(unit);
   const offsetBytes = checkRange(cmd, unit);
@@ -22,7 +28,7 @@ export function executeWriteSame(cmd: WriteSame, dataOut: Buffer | null, unit: U
   // the range check as libiscsi's WriteSame*.ZeroBlocks tests expect.
   if (cmd.blocks === 0) throw invalidFieldInCdb(cmd.lengthOffset);
   checkLength(cmd, unit.limits.maxWriteSameBlocks);
-  const block = cmd.ndob ? Buffer.alloc(unit.blockSize) : exactDataOut(dataOut, unit.blockSize);
+  const block = cmd.ndob ? noDataOut(dataOut, unit.blockSize) : exactDataOut(dataOut, unit.blockSize, true);
   const lengthBytes = cmd.blocks * unit.blockSize;
 
   // SBC-3 4.7.3.4: with LBPRZ=1 an unmapped block reads as zeros, so unmapping is only a

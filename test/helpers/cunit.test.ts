@@ -11,6 +11,7 @@ test('iscsi-test-cu output: passed, failed and skipped are told apart', () => {
     '    1. test_get_lba_status_beyond_eol.c:38  - CU_ASSERT_EQUAL(_r,0)',
     '  Test: UnmapSingle ...    [SKIPPED] Logical unit is fully provisioned. Skipping test',
     'passed',
+    '  Test: Async ...passed    [SKIPPED] PERSISTENT RESERVE IN is not implemented.',
     'Suite: Inquiry',
     '  Test: Standard ...passed',
     '',
@@ -18,6 +19,6 @@ test('iscsi-test-cu output: passed, failed and skipped are told apart', () => {
   ].join('\n');
   assert.deepEqual(
     parseCunitOutput(text).map((r) => `${r.suite}.${r.test}=${r.outcome}`),
-    ['GetLBAStatus.Simple=passed', 'GetLBAStatus.BeyondEol=failed', 'GetLBAStatus.UnmapSingle=skipped', 'Inquiry.Standard=passed'],
+    ['GetLBAStatus.Simple=passed', 'GetLBAStatus.BeyondEol=failed', 'GetLBAStatus.UnmapSingle=skipped', 'GetLBAStatus.Async=passed', 'Inquiry.Standard=passed'],
   );
 });

@@ -16,10 +16,21 @@ export function parseCunitOutput(text: string): CunitResult[] {
   let current: { test: string; body: string[] } | null = null;
   const finish = (): void => {
     if (current === null) return;
-    const body = current.body.join('\n');
-    const failed = /\[FAILED\]|^FAILED$/m.test(body);
-    const skipped = !failed && /\[SKIPPED\]/.test(body);
-    const firstLine = body.split('\n').find((l) => /\[(FAILED|SKIPPED)\]/.test(l)) ?? '';
+    // Only what comes before the result word belongs to this test: a suite's set-up and
+    // tear-down print their own "[SKIPPED]" lines, which can land after it.
+    const tokens = current.body.join('\n').split(/\s+/);
+    let skippedBeforeResult = false;
+    let result: 'passed' | 'FAILED' | null = null;
+    for (const token of tokens) {
+      if (token === '[SKIPPED]' && result === null) skippedBeforeResult = true;
+      if (token === 'passed' || token === 'FAILED') {
+        result = token;
+        break;
+      }
+    }
+    const failed = result === 'FAILED';
+    const skipped = !failed && skippedBeforeResult;
+    const firstLine = current.body.find((l) => /\[(FAILED|SKIPPED)\]/.test(l)) ?? '';
     results.push({ suite, test: current.test, outcome: failed ? 'failed' : skipped ? 'skipped' : 'passed', detail: firstLine.trim() });
     current = null;
   };

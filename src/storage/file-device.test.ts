@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import type { BlockDevice } from './block-device.ts';
+import { createSparseFile, deviceIdForPath, openFileDevice } from './file-device.ts';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diskless-file-device-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+let counter = 0;
+const tmpFile = (): string => path.join(dir, `disk-${counter++}.img`);
+
+const call = <A extends unknown[]>(fn: (...args: [...A, (err: NodeJS.ErrnoException | null) => void]) => void, ...args: A): Promise<void> =>
+  new Promise((resolve, reject) => fn(...args, (err) => (err === null ? resolve() : reject(err))));
+const read = (d: BlockDevice, target: Buffer, offset: number) => call(d.read.bind(d), target, offset);
+const write = (d: BlockDevice, source: Buffer, offset: number, durable = false) => call(d.write.bind(d), source, offset, durable);
+const close = (d: BlockDevice) => call(d.close.bind(d));
+
+test('createSparseFile makes a sparse file of the size, and refuses to overwrite', async () => {
+  const file = tmpFile();
+  await createSparseFile(file, 64 * 1024 * 1024);
+  const stat = fs.statSync(file);
+  assert.equal(stat.size, 64 * 1024 * 1024);
+  assert.ok(stat.blocks * 512 < 1024 * 1024, 'no data blocks allocated');
+  await assert.rejects(createSparseFile(file, 1024), { code: 'EEXIST' });
+});
+
+test('size is rounded down to whole blocks; id is a stable hash of the real path', async () => {
+  const file = tmpFile();
+  fs.writeFileSync(file, Buffer.alloc(4096 + 100));
+  const link = path.join(dir, 'link.img');
+  fs.symlinkSync(file, link);
+  const d = await openFileDevice(link, { blockSize: 4096 });
+  try {
+    assert.equal(d.sizeBytes, 4096);
+    assert.equal(d.blockSize, 4096);
+    assert.equal(d.canDiscard, false);
+    assert.equal(d.id, deviceIdForPath(fs.realpathSync(file)));
+    assert.match(d.id, /^[0-9a-f]{16}$/);
+    assert.equal(d.info.isBlockDevice, false);
+  } finally {
+    await close(d);
+  }
+  await assert.rejects(openFileDevice(file, { blockSize: 1000 }), RangeError);
+});
+
+test('write then read round trip, durable writes, flush', async () => {
+  const file = tmpFile();
+  await createSparseFile(file, 1024 * 1024);
+  const d = await openFileDevice(file);
+  try {
+    const data = Buffer.from(Array.from({ length: 8192 }, (_, i) => i & 0xff));
+    await write(d, data, 4096);
+    await write(d, data.subarray(0, 512), 0, true);
+    await call(d.flush.bind(d));
+    const back = Buffer.alloc(8192);
+    await read(d, back, 4096);
+    assert.deepEqual(back, data);
+    assert.deepEqual(fs.readFileSync(file).subarray(4096, 4096 + 8192), data);
+    assert.deepEqual(fs.readFileSync(file).subarray(0, 512), data.subarray(0, 512));
+  } finally {
+    await close(d);
+  }
+});
+
+test('reads past end of file (file shrank underneath) are zero-filled', async () => {
+  const file = tmpFile();
+  fs.writeFileSync(file, Buffer.alloc(2048, 0x11));
+  const d = await openFileDevice(file);
+  try {
+    fs.truncateSync(file, 1024 + 100);
+    const target = Buffer.alloc(2048, 0xff);
+    await read(d, target, 0);
+    assert.ok(target.subarray(0, 1124).every((b) => b === 0x11));
+    assert.ok(target.subarray(1124).every((b) => b === 0));
+  } finally {
+    await close(d);
+  }
+});
+
+test('ranges beyond the device are refused', async () => {
+  const file = tmpFile();
+  await createSparseFile(file, 4096);
+  const d = await openFileDevice(file);
+  try {
+    await assert.rejects(read(d, Buffer.alloc(1024), 3584), { code: 'EINVAL' });
+    await assert.rejects(write(d, Buffer.alloc(1024), 3584), { code: 'EINVAL' });
+    await assert.rejects(call(d.discard.bind(d), 0, 8192), { code: 'EINVAL' });
+    assert.equal(fs.statSync(file).size, 4096);
+  } finally {
+    await close(d);
+  }
+});
+
+test('read-only devices refuse writes and discards', async () => {
+  const file = tmpFile();
+  await createSparseFile(file, 4096);
+  const d = await openFileDevice(file, { readOnly: true });
+  try {
+    assert.equal(d.readOnly, true);
+    await assert.rejects(write(d, Buffer.alloc(512), 0), { code: 'EROFS' });
+    await assert.rejects(call(d.discard.bind(d), 0, 512), { code: 'EROFS' });
+    await read(d, Buffer.alloc(512), 0);
+  } finally {
+    await close(d);
+  }
+});
+
+test('discard zeroes the range, across chunk boundaries, and leaves holes unallocated', async () => {
+  const file = tmpFile();
+  const size = 4 * 1024 * 1024;
+  await createSparseFile(file, size);
+  const d = await openFileDevice(file);
+  try {
+    await write(d, Buffer.alloc(512, 0xab), 1024 * 1024 - 512);
+    await write(d, Buffer.alloc(512, 0xcd), 2 * 1024 * 1024 + 512);
+    await write(d, Buffer.alloc(512, 0xef), 3 * 1024 * 1024);
+    await call(d.discard.bind(d), 512, 3 * 1024 * 1024 - 512);
+    const contents = fs.readFileSync(file);
+    assert.ok(contents.subarray(0, 3 * 1024 * 1024).every((b) => b === 0));
+    assert.equal(contents[3 * 1024 * 1024], 0xef);
+    assert.ok(fs.statSync(file).blocks * 512 < 3 * 1024 * 1024, 'the untouched holes stayed holes');
+  } finally {
+    await close(d);
+  }
+});
+
+test('opening a directory or a missing file fails', async () => {
+  await assert.rejects(openFileDevice(path.join(dir, 'missing.img')), { code: 'ENOENT' });
+  await assert.rejects(openFileDevice(dir));
+});
