@@ -317,5 +317,5 @@ test('GOOD responses to data-out commands carry the CDB data-out length (for wri
   assert.equal((await run(unit, cdb(0x2f, 0x06, 0, 0, 0, 0, 0, 0, 3), Buffer.alloc(BS))).dataOutLength, BS);
   assert.equal((await run(unit, read10(0, 1))).dataOutLength, undefined);
   assert.equal((await run(unit, cdb(0x2f, 0, 0, 0, 0, 0, 0, 0, 3))).dataOutLength, undefined);
-  assert.equal((await run(unit, write10(BLOCKS, 1), Buffer.alloc(BS))).dataOutLength, undefined, 'not on CHECK CONDITION');
+  assert.equal((await run(unit, write10(BLOCKS, 1), Buffer.alloc(BS))).dataOutLength, BS, 'also on CHECK CONDITION');
 });
