@@ -4,7 +4,7 @@
 // No sockets here: PDUs come in through handle() and leave through the PduSink.
 import { EMPTY } from '../lib/bytes.ts';
 import { serialAdd, serialInWindow, serialLt } from '../lib/serial-number.ts';
-import type { ScsiResponse as ScsiResult, ScsiTargetDevice } from '../scsi/types.ts';
+import type { InitiatorPort, ScsiResponse as ScsiResult, ScsiTargetDevice } from '../scsi/types.ts';
 import { ScsiStatus } from '../scsi/types.ts';
 import { decodeLun } from '../scsi/lun.ts';
 import { encodeFixedSense, ScsiError, SenseKey } from '../scsi/sense.ts';
@@ -117,8 +117,12 @@ export class Session {
   #textContinuation: { tag: number; rest: Buffer } | null = null;
   #loggedOut = false;
 
+  /** SCSI initiator port of this session: name + ",i,0x" + ISID (RFC 7143 section 10.1.1). */
+  readonly #initiatorPort: InitiatorPort;
+
   constructor(private readonly opts: SessionOptions) {
     this.info = opts;
+    this.#initiatorPort = { name: opts.initiatorName, portId: `,i,0x${opts.isid.toString('hex')}` };
     this.#statSn = opts.statSn;
     this.#expCmdSn = opts.cmdSn;
   }
@@ -314,8 +318,10 @@ export class Session {
     const dataOut = task.writer?.buffer ?? null;
     const device = this.opts.device;
     if (device === null) return;
-    device.execute(task.lun, { cdb: command.cdb, dataOut, expectedDataInLength: command.read ? command.expectedDataTransferLength : 0 }, (result) =>
-      this.#complete(task, result),
+    device.execute(
+      task.lun,
+      { cdb: command.cdb, dataOut, expectedDataInLength: command.read ? command.expectedDataTransferLength : 0, initiator: this.#initiatorPort },
+      (result) => this.#complete(task, result),
     );
   }
 

@@ -21,6 +21,18 @@ export interface ScsiRequest {
   readonly dataOut: Buffer | null;
   /** Allocation length the initiator expects for data-in (the transport's expected length). */
   readonly expectedDataInLength: number;
+  /**
+   * The I_T nexus's initiator port (SAM-5 4.6.4; for iSCSI the initiator name plus ISID, RFC 7143
+   * section 10.1.1): reservations belong to it. Absent for internal callers.
+   */
+  readonly initiator?: InitiatorPort;
+}
+
+export interface InitiatorPort {
+  /** The initiator's SCSI name (an IQN for iSCSI). */
+  readonly name: string;
+  /** Port identifier within that device; for iSCSI ",i,0x" + the ISID in hex. */
+  readonly portId: string;
 }
 
 export interface ScsiResponse {
