@@ -16,12 +16,19 @@ export class RawInitiator {
   #closed = false;
   cmdSn = 1;
   expStatSn = 0;
+  /** Answer the target's NOP-In pings, as a live initiator does. */
+  answerPings = false;
   itt = 1;
 
   private constructor(readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) =>
       this.#framer.push(chunk, (frame) => {
         const pdu = decodeTargetPdu(frame.header, frame.ahs, frame.data);
+        if (this.answerPings && pdu.kind === 'nop-in' && pdu.targetTransferTag !== RESERVED_TAG) {
+          // Answer the target's ping (RFC 7143 section 11.18): ITT reserved, its TTT echoed.
+          this.send({ kind: 'nop-out', immediate: true, lun: 0n, initiatorTaskTag: RESERVED_TAG, targetTransferTag: pdu.targetTransferTag, cmdSn: this.cmdSn, expStatSn: this.expStatSn, data: Buffer.alloc(0) });
+          return;
+        }
         if ('statSn' in pdu && pdu.kind !== 'data-in') this.expStatSn = (pdu.statSn + 1) >>> 0;
         this.#queue.push(pdu);
         this.#wake();

@@ -1,0 +1,119 @@
+// Session-level behaviour: reinstatement, many sessions at once, target NOP-In pings, the
+// sessions view through the real CLI.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RawInitiator } from '../helpers/initiator.ts';
+import { startTestServer, TEST_IQN, type TestServer } from '../helpers/server.ts';
+import { run } from '../helpers/tools.ts';
+
+const KEYS: Array<[string, string]> = [
+  ['TargetName', TEST_IQN],
+  ['SessionType', 'Normal'],
+  ['MaxRecvDataSegmentLength', '65536'],
+];
+
+function read10(lba: number, blocks: number): Buffer {
+  const cdb = Buffer.alloc(10);
+  cdb[0] = 0x28;
+  cdb.writeUInt32BE(lba, 2);
+  cdb.writeUInt16BE(blocks, 7);
+  return cdb;
+}
+
+describe('sessions', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({ iscsi: { nopIntervalMs: 300, nopTimeoutMs: 600 } });
+  });
+  after(async () => s.stop());
+
+  test('a new login with the same initiator and ISID reinstates the session (the old one is closed)', async () => {
+    const isid = Buffer.from([0x80, 0x12, 0x34, 0x56, 0x78, 0x9a]);
+    const first = await RawInitiator.connect(s.iscsiPort);
+    assert.equal((await first.login(KEYS, isid)).statusClass, 0);
+    const firstTsih = s.server.iscsi.sessions().find((x) => x.isid === isid.toString('hex'))?.tsih;
+    const second = await RawInitiator.connect(s.iscsiPort);
+    const response = await second.login(KEYS, isid);
+    assert.equal(response.statusClass, 0);
+    assert.notEqual(response.tsih, 0);
+    assert.ok(await first.waitClosed(2000), 'the reinstated session must be closed');
+    const live = s.server.iscsi.sessions().filter((x) => x.isid === isid.toString('hex'));
+    assert.equal(live.length, 1);
+    assert.notEqual(live[0]?.tsih, firstTsih);
+    second.close();
+  });
+
+  test('fifty sessions read at once and each gets the right data', async () => {
+    const initiators = await Promise.all(Array.from({ length: 50 }, () => RawInitiator.connect(s.iscsiPort)));
+    await Promise.all(initiators.map((ini, i) => ini.login(KEYS, Buffer.from([0x80, 0, 0, 1, 0, i]))));
+    const disk = (await import('node:fs')).readFileSync(`${s.dir}/disk0.img`);
+    await Promise.all(
+      initiators.map(async (ini, i) => {
+        const lba = i * 64;
+        const pdus = await ini.command(read10(lba, 16), 16 * 512);
+        const data = Buffer.concat(pdus.filter((p) => p.kind === 'data-in').map((p) => p.data));
+        assert.ok(data.equals(disk.subarray(lba * 512, (lba + 16) * 512)), `session ${i} read the wrong bytes`);
+      }),
+    );
+    assert.ok(s.server.iscsi.sessions().length >= 50);
+    for (const ini of initiators) ini.close();
+  });
+
+  test('an initiator that answers NOP-In pings stays connected', async () => {
+    const ini = await RawInitiator.connect(s.iscsiPort);
+    ini.answerPings = true;
+    assert.equal((await ini.login(KEYS, Buffer.from([0x80, 0, 0, 4, 0, 1]))).statusClass, 0);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(ini.closed, false);
+    const pdus = await ini.command(read10(0, 1), 512);
+    assert.equal(pdus.at(-1)?.kind, 'data-in');
+    ini.close();
+  });
+
+  test('an idle initiator is pinged with NOP-In and dropped when it does not answer', async () => {
+    const ini = await RawInitiator.connect(s.iscsiPort);
+    assert.equal((await ini.login(KEYS, Buffer.from([0x80, 0, 0, 2, 0, 1]))).statusClass, 0);
+    const ping = await ini.next(2000);
+    assert.ok(ping?.kind === 'nop-in', `expected a NOP-In ping, got ${ping?.kind}`);
+    assert.equal(ping.initiatorTaskTag, 0xffffffff);
+    assert.notEqual(ping.targetTransferTag, 0xffffffff, 'a ping asks for an answer with its TTT');
+    assert.ok(await ini.waitClosed(3000), 'an initiator that never answers is disconnected');
+  });
+
+  test('diskless sessions (the real CLI) lists live sessions with bytes read', async () => {
+    const ini = await RawInitiator.connect(s.iscsiPort);
+    ini.answerPings = true;
+    await ini.login(KEYS, Buffer.from([0x80, 0, 0, 3, 0, 1]));
+    await ini.command(read10(0, 8), 4096);
+    const r = await run(process.execPath, ['bin/diskless.js', 'sessions', '--server', `http://127.0.0.1:${s.httpPort}`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`target:${TEST_IQN.replace(/\./g, '\\.')} type:normal`));
+    assert.match(r.stdout, /initiator:iqn\.2026-11\.org\.diskless\.test:initiator isid:800000030001/);
+    assert.match(r.stdout, /state:active hd:none dd:none/);
+    assert.match(r.stdout, /read:4096 written:0/);
+    const json = await run(process.execPath, ['bin/diskless.js', 'sessions', '--json', '--server', `http://127.0.0.1:${s.httpPort}`]);
+    assert.equal(json.code, 0, json.stderr);
+    const rows = JSON.parse(json.stdout) as Array<{ isid: string; bytesRead: number }>;
+    assert.equal(rows.find((x) => x.isid === '800000030001')?.bytesRead, 4096);
+    ini.close();
+  });
+});
+
+describe('CLI', () => {
+  test('every command has --help', async () => {
+    for (const args of [['--help'], ['serve', '--help'], ['sessions', '--help'], ['disk', '--help'], ['disk', 'create', '--help']]) {
+      const r = await run(process.execPath, ['bin/diskless.js', ...args]);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stdout, /Usage: diskless/);
+    }
+  });
+
+  test('a bad flag value is explained, with what to do', async () => {
+    const r = await run(process.execPath, ['bin/diskless.js', 'serve', '--disk', 'x.img', '--chap', 'nocolon']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /--chap takes USER:SECRET/);
+    const sessions = await run(process.execPath, ['bin/diskless.js', 'sessions', '--server', 'http://127.0.0.1:9']);
+    assert.notEqual(sessions.code, 0);
+    assert.match(sessions.stderr, /is 'diskless serve' running\?/);
+  });
+});
