@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.ts';
 import { buildHttpServer } from './http/server.ts';
-import type { SanbootScript } from './http/boot-script.ts';
+import { Inventory } from './boot/inventory.ts';
 import { IscsiServer } from './iscsi/server.ts';
 import { TargetDirectory, type ExportedTarget } from './iscsi/target-directory.ts';
 import { BlockLogicalUnit } from './scsi/logical-unit.ts';
@@ -58,24 +58,17 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   });
   const iscsiPort = await iscsi.listen(config.iscsi.port, config.listen);
 
-  const bootTargetName = config.boot.target ?? config.targets[0]?.iqn;
-  const bootTarget = config.targets.find((t) => t.iqn === bootTargetName);
+  const inventory = new Inventory(config.machines, config.targets, config.unknownMachines);
+  let httpPort = config.http.port;
   const http = buildHttpServer({
     log,
+    inventory,
     sessions: () => iscsi.sessions(),
-    bootScript: (hostSeen): SanbootScript | null => {
-      if (bootTarget === undefined) return null;
-      const lun = config.boot.lun ?? bootTarget.luns[0]?.lun ?? 0;
-      return {
-        disk: { server: config.advertise ?? hostSeen, port: iscsiPort, lun, target: bootTarget.iqn },
-        ...(bootTarget.chap !== undefined ? { chap: bootTarget.chap } : {}),
-        ...(bootTarget.mutualChap !== undefined ? { mutualChap: bootTarget.mutualChap } : {}),
-      };
-    },
+    context: (hostSeen) => ({ server: config.advertise ?? hostSeen, iscsiPort, httpPort }),
   });
   await http.listen({ port: config.http.port, host: config.listen });
   const address = http.server.address();
-  const httpPort = typeof address === 'object' && address !== null ? address.port : config.http.port;
+  httpPort = typeof address === 'object' && address !== null ? address.port : config.http.port;
 
   return {
     iscsi,

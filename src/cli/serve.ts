@@ -7,7 +7,7 @@ import pino from 'pino';
 import { loadConfigFile, validateConfig } from '../config/load.ts';
 import type { Config, ConfigInput } from '../config/schema.ts';
 import { startServer, type RunningServer } from '../main.ts';
-import { formatIscsiRootPath } from '../http/boot-script.ts';
+import { formatIscsiRootPath } from '../boot/ipxe-script.ts';
 import { ensureDemoDisk } from './demo-disk.ts';
 
 interface ServeFlags {
@@ -71,7 +71,9 @@ export function buildServeConfig(flags: ServeFlags): Readonly<Config> {
     if (flags.chap === undefined) throw new Error('--mutual-chap needs --chap too: the initiator must authenticate before the target does');
     target.mutualChap = parseCredentials('--mutual-chap', flags.mutualChap);
   }
-  return validateConfig({ ...overrides, iscsi, http, targets: [target] }, 'command line');
+  // Quick mode: every machine that asks boots this disk.
+  const unknownMachines = { kind: 'sanboot', disks: [{ target: target.iqn, lun: 0 }] };
+  return validateConfig({ ...overrides, iscsi, http, targets: [target], unknownMachines }, 'command line');
 }
 
 function printHowToBoot(server: RunningServer, config: Readonly<Config>): void {

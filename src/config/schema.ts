@@ -32,6 +32,55 @@ export const targetConfig = z.object({
 });
 export type TargetConfig = z.infer<typeof targetConfig>;
 
+const macPattern = /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i;
+export const mac = z
+  .string()
+  .regex(macPattern, 'must be a MAC address such as 52:54:00:12:34:56')
+  .transform((value) => value.toLowerCase().replace(/-/g, ':'));
+
+const diskRef = z.object({ target: iqn, lun: z.number().int().min(0).max(16383).default(0) });
+/** URLs may be absolute, or paths under this server's /files/ (e.g. /files/vmlinuz). */
+const url = z.string().min(1).regex(/^(https?|tftp):\/\/\S+$|^\/\S*$/, 'must be an http://, https:// or tftp:// URL, or a path on this server such as /files/vmlinuz');
+
+const kernelEntry = z.object({ kind: z.literal('kernel'), kernel: url, initrds: z.array(url).default([]), cmdline: z.string().optional() });
+const memdiskEntry = z.object({ kind: z.literal('memdisk'), image: url, iso: z.boolean().default(false) });
+const chainEntry = z.object({ kind: z.literal('chain'), url });
+const installer = z.discriminatedUnion('kind', [kernelEntry, memdiskEntry, chainEntry, z.object({ kind: z.literal('iso'), url })]);
+
+export const bootEntryConfig = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('sanboot'), disks: z.array(diskRef).min(1, 'sanboot needs at least one disk'), keepSan: z.boolean().optional() }),
+  z.object({ kind: z.literal('install'), disk: diskRef, installer }),
+  kernelEntry,
+  memdiskEntry,
+  chainEntry,
+  z.object({ kind: z.literal('pxelinux') }),
+  z.object({ kind: z.literal('local') }),
+  z.object({ kind: z.literal('shell') }),
+]);
+
+export const menuConfig = z.object({
+  kind: z.literal('menu'),
+  title: z.string().optional(),
+  items: z
+    .array(z.object({ id: z.string().regex(/^[A-Za-z0-9_-]+$/, 'menu item ids use letters, digits, - and _'), label: z.string().min(1), entry: bootEntryConfig }))
+    .min(1, 'a menu needs at least one item'),
+  default: z.string().optional(),
+  timeoutSeconds: z.number().int().min(0).max(3600).optional(),
+});
+
+export const machineConfig = z.object({
+  mac,
+  name: z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, 'machine names use letters, digits, ., - and _'),
+  /** The initiator IQN the machine logs in with (default iqn.2026-11.org.diskless:<name>). */
+  initiatorIqn: iqn.optional(),
+  boot: z.union([bootEntryConfig, menuConfig]),
+});
+export type MachineConfig = z.infer<typeof machineConfig>;
+export type BootEntryConfig = z.infer<typeof bootEntryConfig>;
+export type MenuConfig = z.infer<typeof menuConfig>;
+
+const ipv4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$/, 'must be an IPv4 address such as 10.0.0.1');
+
 export const configSchema = z.object({
   /** Data directory: the embedded store and the demo disk live here. */
   dataDir: z.string().default('./data'),
@@ -57,11 +106,33 @@ export const configSchema = z.object({
     })
     .prefault({}),
   targets: z.array(targetConfig).default([]),
-  /** The target (and LUN) that /boot.ipxe sanboots; defaults to the first target's first LUN. */
-  boot: z
+  machines: z.array(machineConfig).default([]),
+  /**
+   * What a machine that is not in `machines` gets: the "not registered" screen, nothing at all,
+   * or a boot entry or menu of its own. Quick mode boots its disk for everyone.
+   */
+  unknownMachines: z.union([z.literal('not-registered'), z.literal('ignore'), bootEntryConfig, menuConfig]).default('not-registered'),
+  dhcp: z
     .object({
-      target: iqn.optional(),
-      lun: z.number().int().min(0).optional(),
+      /** full: a DHCP server with address pools; proxy: boot answers beside an existing one; off. */
+      mode: z.enum(['off', 'full', 'proxy']).default('off'),
+      /** The interface to serve; its IPv4 address is advertised to clients. */
+      interface: z.string().optional(),
+      pool: z.object({ first: ipv4, last: ipv4 }).optional(),
+      subnetMask: ipv4.optional(),
+      router: ipv4.optional(),
+      dns: z.array(ipv4).default([]),
+      leaseSeconds: z.number().int().min(60).default(3600),
+      port: z.number().int().min(0).max(65535).default(67),
+      proxyPort: z.number().int().min(0).max(65535).default(4011),
+    })
+    .prefault({}),
+  tftp: z
+    .object({
+      enabled: z.boolean().optional(),
+      port: z.number().int().min(0).max(65535).default(69),
+      /** Files served by TFTP and under HTTP /files/ before Debian's iPXE and syslinux binaries. */
+      root: z.string().optional(),
     })
     .prefault({}),
 });

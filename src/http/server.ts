@@ -1,31 +1,45 @@
-// HTTP: the boot script iPXE fetches and a small read API (sessions). Tested with inject().
+// HTTP: the per-machine iPXE scripts and a small read API (sessions). Tested with inject().
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { renderSanbootScript, type SanbootScript } from './boot-script.ts';
+import type { BootContext, Inventory } from '../boot/inventory.ts';
+import { hostForUrl, normalizeMac } from '../boot/inventory.ts';
+import { renderIdentifyScript, renderMachineScript, renderNotRegisteredScript } from '../boot/ipxe-script.ts';
 
 export interface HttpDeps {
-  /** The sanboot script for a client that reached us at `hostSeen` (the Host header's name). */
-  bootScript(hostSeen: string): SanbootScript | null;
+  readonly inventory: Inventory;
+  /** Ports and this server's address as a client reaching us at `hostSeen` sees it. */
+  context(hostSeen: string): BootContext;
   sessions(): unknown[];
   readonly log: Logger;
+  /** Boot events for the timeline (script fetched). */
+  onEvent?(event: { mac: string; kind: 'script'; client: string; outcome: string }): void;
 }
 
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.log.child({ proto: 'http' }) as FastifyBaseLogger,
-    // Boot script fetches are logged by the route itself, with what matters (client, target).
+    // Script fetches are logged by the route itself, with what matters (client, MAC, outcome).
     logController: new LogController({ disableRequestLogging: true }),
   });
 
-  app.get('/boot.ipxe', async (request, reply) => {
-    const script = deps.bootScript(hostnameOf(request.headers.host, request.socket.localAddress));
+  app.get<{ Querystring: { mac?: string } }>('/boot.ipxe', async (request, reply) => {
     reply.type('text/plain; charset=utf-8');
-    if (script === null) {
-      // Still a valid iPXE script, so the client shows the reason instead of a bare error code.
-      return '#!ipxe\necho diskless: no disk is configured to boot from; add a target to the configuration\nshell\n';
+    const ctx = deps.context(hostnameOf(request.headers.host, request.socket.localAddress));
+    const self = `http://${hostForUrl(ctx.server)}:${ctx.httpPort}/boot.ipxe`;
+    const given = request.query.mac;
+    if (given === undefined || given === '') return renderIdentifyScript(self);
+    const mac = normalizeMac(given);
+    if (mac === null) {
+      reply.code(400);
+      return `#!ipxe\necho diskless: "${given.replace(/[^0-9A-Za-z:-]/g, '?')}" is not a MAC address\nshell\n`;
     }
-    request.log.info({ client: request.ip, target: script.disk.target }, 'boot script served');
-    return renderSanbootScript(script);
+    const script = deps.inventory.script(mac, ctx);
+    const outcome = script !== null ? 'served' : deps.inventory.unknownMachines === 'ignore' ? 'ignored' : 'not-registered';
+    request.log.info({ client: request.ip, mac, outcome }, 'boot script');
+    deps.onEvent?.({ mac, kind: 'script', client: request.ip, outcome });
+    if (script !== null) return renderMachineScript(script);
+    if (outcome === 'ignored') return `#!ipxe\necho diskless: ${mac} has no boot configuration here\nexit\n`;
+    return renderNotRegisteredScript(mac, `add it to machines: in the configuration (mac: ${mac})`, `${self}?mac=${mac.replace(/:/g, '-')}`);
   });
 
   app.get('/api/sessions', async () => deps.sessions());

@@ -38,6 +38,7 @@ describe('iPXE in QEMU sanboots from diskless (e2e mode a)', () => {
       iscsi: { port: 3260 },
       http: { port: 0 },
       targets: [{ iqn: IQN, luns: [{ lun: 0, path: image }] }],
+      unknownMachines: { kind: 'sanboot', disks: [{ target: IQN, lun: 0 }] },
     });
     server = await startServer(config, pino({ level: 'silent' }));
     // A second script, with iPXE's default-LUN root path form, served by a plain HTTP server.
