@@ -23,12 +23,22 @@ interface ServeFlags {
   readOnly?: boolean;
   dataDir?: string;
   logLevel?: string;
+  dhcp?: string;
+  interface?: string;
+  pool?: string;
+  tftpPort?: string;
 }
 
 function parseCredentials(flag: string, value: string): { user: string; secret: string } {
   const colon = value.indexOf(':');
   if (colon <= 0 || colon === value.length - 1) throw new Error(`${flag} takes USER:SECRET, for example ${flag} pc1:a-long-secret`);
   return { user: value.slice(0, colon), secret: value.slice(colon + 1) };
+}
+
+function parsePool(value: string): { first: string; last: string } {
+  const match = /^(\d{1,3}(?:\.\d{1,3}){3})-(\d{1,3}(?:\.\d{1,3}){3})$/.exec(value);
+  if (match === null) throw new Error(`--pool takes FIRST-LAST, for example --pool 10.0.0.100-10.0.0.199, not "${value}"`);
+  return { first: match[1] ?? '', last: match[2] ?? '' };
 }
 
 function parsePort(flag: string, value: string): number {
@@ -53,11 +63,23 @@ export function buildServeConfig(flags: ServeFlags): Readonly<Config> {
   if (flags.iscsiPort !== undefined) iscsi.port = parsePort('--iscsi-port', flags.iscsiPort);
   const http: Record<string, unknown> = {};
   if (flags.httpPort !== undefined) http.port = parsePort('--http-port', flags.httpPort);
+  const dhcp: Record<string, unknown> = {};
+  if (flags.dhcp !== undefined) {
+    if (!['full', 'proxy', 'off'].includes(flags.dhcp)) throw new Error(`--dhcp takes full, proxy or off, not "${flags.dhcp}"`);
+    dhcp.mode = flags.dhcp;
+  }
+  if (flags.interface !== undefined) dhcp.interface = flags.interface;
+  if (flags.pool !== undefined) dhcp.pool = parsePool(flags.pool);
+  const tftp: Record<string, unknown> = {};
+  if (flags.tftpPort !== undefined) tftp.port = parsePort('--tftp-port', flags.tftpPort);
 
   if (flags.config !== undefined) {
     if (flags.disk !== undefined) throw new Error('use either --config or --disk, not both');
     const base = loadConfigFile(flags.config);
-    return validateConfig({ ...base, ...overrides, iscsi: { ...base.iscsi, ...iscsi }, http: { ...base.http, ...http } }, flags.config);
+    return validateConfig(
+      { ...base, ...overrides, iscsi: { ...base.iscsi, ...iscsi }, http: { ...base.http, ...http }, dhcp: { ...base.dhcp, ...dhcp }, tftp: { ...base.tftp, ...tftp } },
+      flags.config,
+    );
   }
   const dataDir = flags.dataDir ?? './data';
   const disk = flags.disk ?? join(dataDir, 'demo.img');
@@ -73,7 +95,7 @@ export function buildServeConfig(flags: ServeFlags): Readonly<Config> {
   }
   // Quick mode: every machine that asks boots this disk.
   const unknownMachines = { kind: 'sanboot', disks: [{ target: target.iqn, lun: 0 }] };
-  return validateConfig({ ...overrides, iscsi, http, targets: [target], unknownMachines }, 'command line');
+  return validateConfig({ ...overrides, iscsi, http, dhcp, tftp, targets: [target], unknownMachines }, 'command line');
 }
 
 function printHowToBoot(server: RunningServer, config: Readonly<Config>): void {
@@ -116,6 +138,10 @@ export function registerServeCommand(program: Command): void {
     .option('--chap <user:secret>', 'require one-way CHAP from initiators')
     .option('--mutual-chap <user:secret>', 'credentials the target presents back (mutual CHAP)')
     .option('--read-only', 'export the disk read-only')
+    .option('--dhcp <mode>', 'full (DHCP server with a pool), proxy (beside your router) or off (default)')
+    .option('--interface <name>', 'network interface for DHCP; its address goes into boot scripts')
+    .option('--pool <first-last>', 'address pool for --dhcp full, e.g. 10.0.0.100-10.0.0.199')
+    .option('--tftp-port <port>', 'TFTP port (default 69)')
     .option('--data-dir <dir>', 'data directory (default ./data)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace')
     .action(async (flags: ServeFlags) => {

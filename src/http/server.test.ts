@@ -26,7 +26,7 @@ test('without a MAC, /boot.ipxe sends iPXE back with its MAC in the URL', async 
   const { server } = app();
   const r = await server.inject({ url: '/boot.ipxe', headers: { host: '10.0.2.2:8080' } });
   assert.equal(r.statusCode, 200);
-  assert.match(r.headers['content-type'] ?? '', /text\/plain/);
+  assert.match(String(r.headers['content-type']), /text\/plain/);
   assert.equal(r.body, '#!ipxe\n# diskless: identify this machine by the MAC it booted from\nchain http://10.0.2.2:8080/boot.ipxe?mac=${netX/mac:hexhyp} || shell\n');
 });
 
