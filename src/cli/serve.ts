@@ -8,6 +8,8 @@ import { loadConfigFile, validateConfig } from '../config/load.ts';
 import type { Config, ConfigInput } from '../config/schema.ts';
 import { startServer, type RunningServer } from '../main.ts';
 import { formatIscsiRootPath } from '../boot/ipxe-script.ts';
+import { renderDhcpSnippets } from '../boot/dhcp-snippets.ts';
+import { advertisedAddress } from '../lib/net.ts';
 import { ensureDemoDisk } from './demo-disk.ts';
 
 interface ServeFlags {
@@ -99,7 +101,7 @@ export function buildServeConfig(flags: ServeFlags): Readonly<Config> {
 }
 
 function printHowToBoot(server: RunningServer, config: Readonly<Config>): void {
-  const host = config.advertise ?? (config.listen === '0.0.0.0' || config.listen === '::' ? '<this-server>' : config.listen);
+  const host = advertisedAddress({ advertise: config.advertise, interface: config.dhcp.interface, listen: config.listen }) ?? '<this-server>';
   const lines = ['', 'diskless is serving:'];
   for (const target of server.targets.list()) lines.push(`  iSCSI target ${target.name} on port ${server.iscsiPort}${target.chap ? ' (CHAP required)' : ''}`);
   const first = config.targets[0];
@@ -113,13 +115,13 @@ function printHowToBoot(server: RunningServer, config: Readonly<Config>): void {
       `  chain http://${host}:${server.httpPort}/boot.ipxe`,
       `or boot the disk directly: sanboot ${root}`,
       '',
-      'Or let your DHCP server hand iPXE the script, for example with dnsmasq:',
-      '  dhcp-userclass=set:ipxe,iPXE',
-      `  dhcp-boot=tag:ipxe,http://${host}:${server.httpPort}/boot.ipxe`,
-      'or ISC dhcpd:',
-      `  if exists user-class and option user-class = "iPXE" { filename "http://${host}:${server.httpPort}/boot.ipxe"; }`,
-      '',
     );
+    if (config.dhcp.mode === 'off') {
+      lines.push('diskless is not answering DHCP (--dhcp full or --dhcp proxy would). To let your DHCP server send machines here:', '');
+      lines.push(renderDhcpSnippets({ server: host, httpPort: server.httpPort }));
+    } else {
+      lines.push(`DHCP: ${config.dhcp.mode} mode${config.dhcp.interface !== undefined ? ` on ${config.dhcp.interface}` : ''}; machines that network-boot here get iPXE and then their script.`, '');
+    }
   }
   process.stdout.write(lines.join('\n') + '\n');
 }
