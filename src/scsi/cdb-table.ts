@@ -4,7 +4,8 @@
 // options (RDPROTECT, ANCHOR, NACA, saved pages, ...) fail with INVALID FIELD IN CDB and a
 // field pointer, and REPORT SUPPORTED OPERATION CODES reports exactly the rules we enforce.
 import type { BlockRange, ScsiCommand } from './command.ts';
-import { MaintenanceIn, Opcode, ServiceActionIn16 } from './opcode.ts';
+import { MaintenanceIn, Opcode, PrinAction, ProutAction, ServiceActionIn16 } from './opcode.ts';
+import { SPC2_RESERVATIONS_ENABLED } from './reserve-release.ts';
 import { invalidFieldInCdb } from './sense.ts';
 
 export interface CommandSpec {
@@ -76,6 +77,86 @@ function writeAndVerifyDecoder(range: RangeDecoder): (cdb: Buffer) => ScsiComman
 
 function synchronizeCacheDecoder(range: RangeDecoder): (cdb: Buffer) => ScsiCommand {
   return (cdb) => ({ kind: 'synchronizeCache', ...range(cdb), immed: flag(cdb, 1, 0x02) });
+}
+
+function preFetchDecoder(range: RangeDecoder): (cdb: Buffer) => ScsiCommand {
+  return (cdb) => ({ kind: 'preFetch', ...range(cdb), immed: flag(cdb, 1, 0x02) });
+}
+
+/** WRITE ATOMIC(16) (SBC-4 5.48): TRANSFER LENGTH is 2 bytes at 12; ATOMIC BOUNDARY (10-11) must be 0. */
+const rangeAtomic16 = (cdb: Buffer): BlockRange => ({ lba: cdb.readBigUInt64BE(2), blocks: cdb.readUInt16BE(12), lengthOffset: 12 });
+
+const PRIN_ACTIONS: readonly [number, string][] = [
+  [PrinAction.ReadKeys, 'READ KEYS'],
+  [PrinAction.ReadReservation, 'READ RESERVATION'],
+  [PrinAction.ReportCapabilities, 'REPORT CAPABILITIES'],
+  [PrinAction.ReadFullStatus, 'READ FULL STATUS'],
+];
+const PROUT_ACTIONS: readonly [number, string][] = [
+  [ProutAction.Register, 'REGISTER'],
+  [ProutAction.Reserve, 'RESERVE'],
+  [ProutAction.Release, 'RELEASE'],
+  [ProutAction.Clear, 'CLEAR'],
+  [ProutAction.Preempt, 'PREEMPT'],
+  [ProutAction.PreemptAndAbort, 'PREEMPT AND ABORT'],
+  [ProutAction.RegisterAndIgnoreExistingKey, 'REGISTER AND IGNORE EXISTING KEY'],
+];
+
+/** PERSISTENT RESERVE IN/OUT (SPC-4 6.13, 6.14): one row per service action. */
+function persistentReserveRows(): CommandSpec[] {
+  const prin = PRIN_ACTIONS.map(([serviceAction, name]): CommandSpec => ({
+    opcode: Opcode.PersistentReserveIn,
+    serviceAction,
+    name: `PERSISTENT RESERVE IN (${name})`,
+    usage: [Opcode.PersistentReserveIn, 0x1f, 0, 0, 0, 0, 0, 0xff, 0xff, CONTROL],
+    decode: (cdb) => ({ kind: 'persistentReserveIn', serviceAction, allocationLength: cdb.readUInt16BE(7) }),
+  }));
+  const prout = PROUT_ACTIONS.map(([serviceAction, name]): CommandSpec => ({
+    opcode: Opcode.PersistentReserveOut,
+    serviceAction,
+    name: `PERSISTENT RESERVE OUT (${name})`,
+    usage: [Opcode.PersistentReserveOut, 0x1f, 0xff, 0, 0, ...FF4, CONTROL],
+    decode: (cdb) => ({
+      kind: 'persistentReserveOut',
+      serviceAction,
+      scope: cdb.readUInt8(2) >> 4,
+      type: cdb.readUInt8(2) & 0x0f,
+      parameterListLength: cdb.readUInt32BE(5),
+    }),
+  }));
+  return [...prin, ...prout];
+}
+
+/**
+ * RESERVE/RELEASE(6) and (10) (SPC-2 7.21-7.24): only whole-unit reservations; the third-party
+ * and extent fields are outside the usage map.
+ */
+export function reserveReleaseRows(): CommandSpec[] {
+  const rows: [number, string, 'reserve' | 'release', number][] = [
+    [Opcode.Reserve6, 'RESERVE(6)', 'reserve', 6],
+    [Opcode.Release6, 'RELEASE(6)', 'release', 6],
+    [Opcode.Reserve10, 'RESERVE(10)', 'reserve', 10],
+    [Opcode.Release10, 'RELEASE(10)', 'release', 10],
+  ];
+  return rows.map(([opcode, name, kind, length]) => ({
+    opcode,
+    serviceAction: null,
+    name,
+    usage: [opcode, ...new Array<number>(length - 2).fill(0), CONTROL],
+    decode: () => ({ kind }),
+  }));
+}
+
+function readDefectDataDecoder(cdbLength: 10 | 12): (cdb: Buffer) => ScsiCommand {
+  const formatByte = cdbLength === 10 ? 2 : 1;
+  return (cdb) => ({
+    kind: 'readDefectData',
+    cdbLength,
+    reqPlist: flag(cdb, formatByte, 0x10),
+    reqGlist: flag(cdb, formatByte, 0x08),
+    defectListFormat: cdb.readUInt8(formatByte) & 0x07,
+    allocationLength: cdbLength === 10 ? cdb.readUInt16BE(7) : cdb.readUInt32BE(6),
+  });
 }
 
 const RW10 = [0x1a, ...FF4, GROUP, 0xff, 0xff, CONTROL]; // RDPROTECT/WRPROTECT unsupported; DPO, FUA, FUA_NV
@@ -231,6 +312,40 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: [Opcode.CompareAndWrite, 0x1a, ...FF8, 0, 0, 0, 0xff, GROUP, CONTROL],
     decode: (cdb) => ({ kind: 'compareAndWrite', lba: cdb.readBigUInt64BE(2), blocks: cdb.readUInt8(13), lengthOffset: 13, fua: flag(cdb, 1, 0x08) }),
   },
+  // PRE-FETCH: IMMED only.
+  { opcode: Opcode.PreFetch10, serviceAction: null, name: 'PRE-FETCH(10)', usage: [Opcode.PreFetch10, 0x02, ...FF4, GROUP, 0xff, 0xff, CONTROL], decode: preFetchDecoder(range10) },
+  { opcode: Opcode.PreFetch16, serviceAction: null, name: 'PRE-FETCH(16)', usage: [Opcode.PreFetch16, 0x02, ...FF8, ...FF4, GROUP, CONTROL], decode: preFetchDecoder(range16) },
+  // ORWRITE(16): DPO, FUA (and the obsolete FUA_NV, as for WRITE); ORPROTECT unsupported.
+  {
+    opcode: Opcode.OrWrite16,
+    serviceAction: null,
+    name: 'ORWRITE(16)',
+    usage: [Opcode.OrWrite16, ...RW16],
+    decode: (cdb) => ({ kind: 'orWrite', ...range16(cdb), fua: flag(cdb, 1, 0x08) }),
+  },
+  {
+    opcode: Opcode.WriteAtomic16,
+    serviceAction: null,
+    name: 'WRITE ATOMIC(16)',
+    usage: [Opcode.WriteAtomic16, 0x18, ...FF8, 0, 0, 0xff, 0xff, GROUP, CONTROL],
+    decode: (cdb) => ({ kind: 'writeAtomic', ...rangeAtomic16(cdb), fua: flag(cdb, 1, 0x08) }),
+  },
+  {
+    opcode: Opcode.ReadDefectData10,
+    serviceAction: null,
+    name: 'READ DEFECT DATA(10)',
+    usage: [Opcode.ReadDefectData10, 0, 0x1f, 0, 0, 0, 0, 0xff, 0xff, CONTROL],
+    decode: readDefectDataDecoder(10),
+  },
+  {
+    opcode: Opcode.ReadDefectData12,
+    serviceAction: null,
+    name: 'READ DEFECT DATA(12)',
+    usage: [Opcode.ReadDefectData12, 0x1f, 0, 0, 0, 0, ...FF4, 0, CONTROL], // ADDRESS DESCRIPTOR INDEX: nothing to index
+    decode: readDefectDataDecoder(12),
+  },
+  ...persistentReserveRows(),
+  ...(SPC2_RESERVATIONS_ENABLED ? reserveReleaseRows() : []),
   {
     opcode: Opcode.ServiceActionIn16,
     serviceAction: ServiceActionIn16.ReadCapacity16,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { decodeCdb } from './cdb.ts';
-import { COMMANDS } from './cdb-table.ts';
+import { COMMANDS, reserveReleaseRows } from './cdb-table.ts';
 import type { ScsiCommand } from './command.ts';
 import { ScsiError, encodeFixedSense } from './sense.ts';
 import { cdb } from './test-support.ts';
@@ -83,6 +83,32 @@ const KNOWN: readonly [string, Buffer, ScsiCommand][] = [
   ['WRITE(12)', cdb(0xaa, 0, 0, 0, 0, 1, 0, 1, 0, 0), { kind: 'write', lba: 1n, blocks: 65536, lengthOffset: 6, dpo: false, fua: false }],
   ['WRITE AND VERIFY(12)', cdb(0xae, 0x12, 0, 0, 0, 1, 0, 0, 0, 1), { kind: 'writeAndVerify', lba: 1n, blocks: 1, lengthOffset: 6, bytchk: 1 }],
   ['VERIFY(12)', cdb(0xaf, 0x00, 0, 0, 0, 1, 0, 0, 0, 1), { kind: 'verify', lba: 1n, blocks: 1, lengthOffset: 6, bytchk: 0 }],
+  ['PRE-FETCH(10) IMMED', cdb(0x34, 0x02, 0, 0, 0, 7, 3, 0, 9), { kind: 'preFetch', lba: 7n, blocks: 9, lengthOffset: 7, immed: true }],
+  ['PRE-FETCH(16)', cdb(0x90, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 1, 0), { kind: 'preFetch', lba: 7n, blocks: 256, lengthOffset: 10, immed: false }],
+  [
+    'READ DEFECT DATA(10)',
+    cdb(0x37, 0, 0x1b, 0, 0, 0, 0, 0x01, 0x00),
+    { kind: 'readDefectData', cdbLength: 10, reqPlist: true, reqGlist: true, defectListFormat: 3, allocationLength: 256 },
+  ],
+  [
+    'READ DEFECT DATA(12)',
+    cdb(0xb7, 0x0d, 0, 0, 0, 0, 0, 0, 0x10, 0),
+    { kind: 'readDefectData', cdbLength: 12, reqPlist: false, reqGlist: true, defectListFormat: 5, allocationLength: 4096 },
+  ],
+  ['ORWRITE(16) FUA', cdb(0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 4), { kind: 'orWrite', lba: 2n, blocks: 4, lengthOffset: 10, fua: true }],
+  ['WRITE ATOMIC(16) DPO', cdb(0x9c, 0x10, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0x01, 0x02), { kind: 'writeAtomic', lba: 2n, blocks: 258, lengthOffset: 12, fua: false }],
+  ['PERSISTENT RESERVE IN READ KEYS', cdb(0x5e, 0x00, 0, 0, 0, 0, 0, 0x20, 0x00), { kind: 'persistentReserveIn', serviceAction: 0, allocationLength: 8192 }],
+  ['PERSISTENT RESERVE IN READ FULL STATUS', cdb(0x5e, 0x03, 0, 0, 0, 0, 0, 0, 8), { kind: 'persistentReserveIn', serviceAction: 3, allocationLength: 8 }],
+  [
+    'PERSISTENT RESERVE OUT RESERVE',
+    cdb(0x5f, 0x01, 0x03, 0, 0, 0, 0, 0, 24),
+    { kind: 'persistentReserveOut', serviceAction: 1, scope: 0, type: 3, parameterListLength: 24 },
+  ],
+  [
+    'PERSISTENT RESERVE OUT REGISTER AND IGNORE EXISTING KEY',
+    cdb(0x5f, 0x06, 0, 0, 0, 0, 0, 0, 24),
+    { kind: 'persistentReserveOut', serviceAction: 6, scope: 0, type: 0, parameterListLength: 24 },
+  ],
 ];
 
 for (const [name, bytes, expected] of KNOWN) {
@@ -94,6 +120,22 @@ test('every table row has a known-answer test', () => {
   for (const spec of COMMANDS) assert.ok(covered.has(spec.opcode), spec.name);
 });
 
+test('RESERVE/RELEASE rows (offered once the transport reports nexus loss) decode and check usage', () => {
+  const rows = reserveReleaseRows();
+  assert.deepEqual(rows.map((r) => [r.opcode, r.usage.length]), [[0x16, 6], [0x17, 6], [0x56, 10], [0x57, 10]]);
+  assert.deepEqual(rows[0]?.decode(cdb(0x16)), { kind: 'reserve' });
+  assert.deepEqual(rows[3]?.decode(cdb(0x57)), { kind: 'release' });
+  // SPC-2 7.21: third-party and extent bits sit outside the usage map.
+  for (const row of rows) for (let i = 1; i < row.usage.length - 1; i++) assert.equal(row.usage[i], 0, row.name);
+});
+
+test('PERSISTENT RESERVE IN/OUT: service actions outside the table are INVALID FIELD IN CDB', () => {
+  for (const sa of [0x04, 0x1f]) rejects(cdb(0x5e, sa, 0, 0, 0, 0, 0, 0, 8), 0x24, { byte: 1, bit: 4 });
+  rejects(cdb(0x5f, 0x07, 0, 0, 0, 0, 0, 0, 24), 0x24, { byte: 1, bit: 4 }); // REGISTER AND MOVE
+  rejects(cdb(0x9c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1), 0x24, { byte: 11, bit: 0 }); // ATOMIC BOUNDARY
+  rejects(cdb(0x8b, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1), 0x24, { byte: 1, bit: 5 }); // ORPROTECT
+});
+
 test('every table row: usage byte 0 is the opcode and length matches the group code', () => {
   const groupLength = [6, 10, 10, 0, 16, 12, 0, 0];
   for (const spec of COMMANDS) {
@@ -102,8 +144,8 @@ test('every table row: usage byte 0 is the opcode and length matches the group c
   }
 });
 
-test('unknown opcodes (incl. PERSISTENT RESERVE IN/OUT) are INVALID COMMAND OPERATION CODE', () => {
-  for (const op of [0x5e, 0x5f, 0x7f, 0xff, 0x04, 0x34]) rejects(cdb(op), 0x20);
+test('unknown opcodes (incl. READ BUFFER, EXTENDED COPY) are INVALID COMMAND OPERATION CODE', () => {
+  for (const op of [0x3c, 0x83, 0x7f, 0xff, 0x04]) rejects(cdb(op), 0x20);
   rejects(Buffer.alloc(0), 0x20);
 });
 

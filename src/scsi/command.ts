@@ -115,6 +115,49 @@ export interface ReportSupportedOperationCodes {
   readonly allocationLength: number;
 }
 
+export interface PreFetch extends BlockRange {
+  readonly kind: 'preFetch';
+  readonly immed: boolean;
+}
+export interface OrWrite extends BlockRange {
+  readonly kind: 'orWrite';
+  readonly fua: boolean;
+}
+export interface WriteAtomic extends BlockRange {
+  readonly kind: 'writeAtomic';
+  readonly fua: boolean;
+}
+export interface ReadDefectData {
+  readonly kind: 'readDefectData';
+  readonly cdbLength: 10 | 12;
+  /** REQ_PLIST, REQ_GLIST: which lists the initiator asked for. */
+  readonly reqPlist: boolean;
+  readonly reqGlist: boolean;
+  readonly defectListFormat: number;
+  readonly allocationLength: number;
+}
+export interface PersistentReserveIn {
+  readonly kind: 'persistentReserveIn';
+  /** SPC-4 6.13.1 Table 167: 0 READ KEYS, 1 READ RESERVATION, 2 REPORT CAPABILITIES, 3 READ FULL STATUS. */
+  readonly serviceAction: number;
+  readonly allocationLength: number;
+}
+export interface PersistentReserveOut {
+  readonly kind: 'persistentReserveOut';
+  /** SPC-4 6.14.2 Table 176. */
+  readonly serviceAction: number;
+  readonly scope: number;
+  readonly type: number;
+  readonly parameterListLength: number;
+}
+/** RESERVE(6)/(10) and RELEASE(6)/(10) (SPC-2 7.21-7.24): whole-unit, per I_T nexus. */
+export interface Reserve {
+  readonly kind: 'reserve';
+}
+export interface Release {
+  readonly kind: 'release';
+}
+
 export type ScsiCommand =
   | TestUnitReady
   | RequestSense
@@ -134,6 +177,14 @@ export type ScsiCommand =
   | Unmap
   | CompareAndWrite
   | ReportLuns
-  | ReportSupportedOperationCodes;
+  | ReportSupportedOperationCodes
+  | PreFetch
+  | OrWrite
+  | WriteAtomic
+  | ReadDefectData
+  | PersistentReserveIn
+  | PersistentReserveOut
+  | Reserve
+  | Release;
 
 export type ScsiCommandKind = ScsiCommand['kind'];

@@ -7,6 +7,8 @@ export function dataOutLength(cmd: ScsiCommand, blockSize: number): number | nul
   switch (cmd.kind) {
     case 'write':
     case 'writeAndVerify':
+    case 'orWrite':
+    case 'writeAtomic':
       return cmd.blocks * blockSize;
     case 'verify':
       return cmd.bytchk === 0 ? null : cmd.bytchk === 1 ? cmd.blocks * blockSize : blockSize;
@@ -16,6 +18,7 @@ export function dataOutLength(cmd: ScsiCommand, blockSize: number): number | nul
       return 2 * cmd.blocks * blockSize;
     case 'unmap':
     case 'modeSelect':
+    case 'persistentReserveOut':
       return cmd.parameterListLength;
     case 'testUnitReady':
     case 'requestSense':
@@ -29,6 +32,11 @@ export function dataOutLength(cmd: ScsiCommand, blockSize: number): number | nul
     case 'synchronizeCache':
     case 'reportLuns':
     case 'reportSupportedOperationCodes':
+    case 'preFetch':
+    case 'readDefectData':
+    case 'persistentReserveIn':
+    case 'reserve':
+    case 'release':
       return null;
     default:
       return assertNever(cmd);

@@ -77,6 +77,9 @@ function blockLimits(unit: UnitState): Buffer {
   b.writeUInt32BE(l.optimalTransferGranularityBlocks, 24); // OPTIMAL UNMAP GRANULARITY
   b.writeUInt32BE(0x80000000, 28); // UGAVALID, UNMAP GRANULARITY ALIGNMENT 0
   b.writeBigUInt64BE(BigInt(l.maxWriteSameBlocks), 32);
+  // MAXIMUM ATOMIC TRANSFER LENGTH (SBC-4 6.6.4, bytes 44-47); ATOMIC ALIGNMENT, ATOMIC TRANSFER
+  // LENGTH GRANULARITY and the atomic boundary fields stay 0: no restrictions, no boundaries.
+  b.writeUInt32BE(l.maxAtomicTransferBlocks, 40);
   return b;
 }
 

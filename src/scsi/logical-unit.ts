@@ -14,23 +14,33 @@ import { runGuarded } from './completion.ts';
 import { executeInquiry } from './inquiry.ts';
 import { executeModeSense } from './mode-pages.ts';
 import { executeModeSelect } from './mode-select.ts';
+import { executeOrWrite } from './orwrite.ts';
+import { executePersistentReserveIn } from './persistent-reserve-in.ts';
+import { executePersistentReserveOut } from './persistent-reserve-out.ts';
+import { executePreFetch } from './prefetch.ts';
+import { executeReadDefectData } from './read-defect-data.ts';
 import { executeReportLuns } from './report-luns.ts';
 import { executeReportSupportedOperationCodes } from './report-opcodes.ts';
-import { GOOD, goodTruncated, goodWithData } from './response.ts';
+import { GOOD, RESERVATION_CONFLICT, goodTruncated, goodWithData } from './response.ts';
+import { conflicts } from './reservation-access.ts';
+import { nexusIdOf } from './reservation-state.ts';
+import { dropSpc2Reservation, executeRelease, executeReserve } from './reserve-release.ts';
 import { executeRead, executeSynchronizeCache, executeVerify, executeWrite, executeWriteAndVerify } from './sbc-read-write.ts';
 import { encodeNoSense } from './sense.ts';
 import { SerialQueue } from './serial-queue.ts';
-import type { ScsiDone, ScsiRequest } from './types.ts';
+import type { InitiatorPort, ScsiDone, ScsiRequest } from './types.ts';
 import { createUnitState } from './unit-state.ts';
 import type { LogicalUnitOptions, UnitState } from './unit-state.ts';
 import { executeUnmap } from './unmap.ts';
+import { executeWriteAtomic } from './write-atomic.ts';
 import { executeWriteSame } from './write-same.ts';
 
 export type { LogicalUnitOptions } from './unit-state.ts';
 
 export class BlockLogicalUnit {
   readonly state: UnitState;
-  private readonly compareAndWriteQueue = new SerialQueue();
+  /** COMPARE AND WRITE, ORWRITE and WRITE ATOMIC run one at a time through this queue. */
+  private readonly serialQueue = new SerialQueue();
 
   constructor(
     readonly device: BlockDevice,
@@ -49,6 +59,16 @@ export class BlockLogicalUnit {
     runGuarded(done, (finish) => this.run(command, request, finish));
   }
 
+  /** LUN reset: SPC-2 reservations go, persistent ones stay (SPC-4 5.12.1). */
+  reset(): void {
+    dropSpc2Reservation(this.state.reservations, null);
+  }
+
+  /** I_T nexus loss: the SPC-2 reservation held through that nexus goes (SPC-2 5.5.1). */
+  nexusLost(initiator: InitiatorPort): void {
+    dropSpc2Reservation(this.state.reservations, nexusIdOf(initiator));
+  }
+
   private run(command: ScsiCommand, request: ScsiRequest, done: ScsiDone): void {
     const length = dataOutLength(command, this.state.blockSize);
     if (length === null) return this.dispatch(command, request, done);
@@ -62,6 +82,8 @@ export class BlockLogicalUnit {
   private dispatch(cmd: ScsiCommand, request: ScsiRequest, done: ScsiDone): void {
     const unit = this.state;
     const dataOut = request.dataOut;
+    // The only reservation cost for an unreserved unit: one field test (SPC-4 5.12.2, SBC-3 4.17).
+    if (unit.reservations.reservation !== null && conflicts(cmd, nexusIdOf(request.initiator), unit.reservations)) return done(RESERVATION_CONFLICT);
     switch (cmd.kind) {
       case 'testUnitReady':
       case 'startStopUnit': // no medium to spin or eject: always ready (RMB=0)
@@ -96,7 +118,26 @@ export class BlockLogicalUnit {
       case 'unmap':
         return executeUnmap(cmd, dataOut, unit, done);
       case 'compareAndWrite':
-        return executeCompareAndWrite(cmd, dataOut, unit, this.compareAndWriteQueue, done);
+        return executeCompareAndWrite(cmd, dataOut, unit, this.serialQueue, done);
+      case 'orWrite':
+        return executeOrWrite(cmd, dataOut, unit, this.serialQueue, done);
+      case 'writeAtomic':
+        return executeWriteAtomic(cmd, dataOut, unit, this.serialQueue, done);
+      case 'preFetch':
+        return done(executePreFetch(cmd, unit));
+      case 'readDefectData':
+        return done(goodTruncated(executeReadDefectData(cmd), cmd.allocationLength));
+      case 'persistentReserveIn':
+        return done(goodTruncated(executePersistentReserveIn(cmd, unit.reservations), cmd.allocationLength));
+      case 'persistentReserveOut':
+        executePersistentReserveOut(cmd, dataOut, request.initiator, unit.reservations);
+        return done(GOOD);
+      case 'reserve':
+        executeReserve(nexusIdOf(request.initiator), unit.reservations);
+        return done(GOOD);
+      case 'release':
+        executeRelease(nexusIdOf(request.initiator), unit.reservations);
+        return done(GOOD);
       case 'reportLuns':
         // Standing alone, this unit is LUN 0; a LunTable answers REPORT LUNS before this.
         return done(goodTruncated(executeReportLuns(cmd, [0]), cmd.allocationLength));

@@ -7,6 +7,20 @@ import type { ScsiResponse } from './types.ts';
 
 export const GOOD: ScsiResponse = Object.freeze({ status: ScsiStatus.Good, dataIn: null, sense: null });
 
+/** RESERVATION CONFLICT status (SAM-5 5.3.1): no sense data, the status says it all. */
+export const RESERVATION_CONFLICT: ScsiResponse = Object.freeze({ status: ScsiStatus.ReservationConflict, dataIn: null, sense: null });
+
+/**
+ * Thrown by reservation handlers (SPC-4 5.12) for RESERVATION CONFLICT; like ScsiError it is a
+ * value with its wire meaning, turned into a response by responseForError.
+ */
+export class ReservationConflictError extends Error {
+  constructor() {
+    super('reservation conflict');
+    this.name = 'ReservationConflictError';
+  }
+}
+
 export function goodWithData(dataIn: Buffer): ScsiResponse {
   return { status: ScsiStatus.Good, dataIn, sense: null };
 }
@@ -22,5 +36,6 @@ export function checkCondition(err: ScsiError): ScsiResponse {
 
 export function responseForError(err: unknown): ScsiResponse {
   if (err instanceof ScsiError) return checkCondition(err);
+  if (err instanceof ReservationConflictError) return RESERVATION_CONFLICT;
   return checkCondition(new ScsiError(SenseKey.HardwareError, Asc.InternalTargetFailure));
 }

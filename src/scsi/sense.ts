@@ -33,6 +33,7 @@ export const Asc = {
   InvalidFieldInCdb: { asc: 0x24, ascq: 0x00 },
   LogicalUnitNotSupported: { asc: 0x25, ascq: 0x00 },
   InvalidFieldInParameterList: { asc: 0x26, ascq: 0x00 },
+  InvalidReleaseOfPersistentReservation: { asc: 0x26, ascq: 0x04 },
   WriteProtected: { asc: 0x27, ascq: 0x00 },
   SpaceAllocationFailedWriteProtect: { asc: 0x27, ascq: 0x07 },
   SavingParametersNotSupported: { asc: 0x39, ascq: 0x00 },

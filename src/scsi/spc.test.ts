@@ -55,7 +55,7 @@ test('VPD 83h: NAA 6 designator stable per device, then T10 vendor id', async ()
 
 test('VPD B0h block limits', async () => {
   const expected =
-    '00b0003c' + '01' + 'ff' + '0008' + '00004000' + '00000000' + '00000000' + '00080000' + '00000100' + '00000008' + '80000000' + '0000000000008000' + zeros(20);
+    '00b0003c' + '01' + 'ff' + '0008' + '00004000' + '00000000' + '00000000' + '00080000' + '00000100' + '00000008' + '80000000' + '0000000000008000' + '00004000' + zeros(16);
   assert.equal(hex((await run(makeUnit(), cdb(0x12, 1, 0xb0, 0, 0xff))).dataIn), expected);
 });
 
@@ -189,7 +189,7 @@ test('REPORT SUPPORTED OPERATION CODES: one command, usage data from the table',
   assert.equal(hex(read10.dataIn), '0003000a' + '281affffffff1fffff00');
   const rc16 = await run(unit, cdb(0xa3, 0x0c, 0x02, 0x9e, 0, 0x10, 0, 0, 0x10, 0));
   assert.equal(hex(rc16.dataIn), '00030010' + '9e10' + 'ff'.repeat(12) + '0100');
-  const missing = await run(unit, cdb(0xa3, 0x0c, 0x01, 0x5e, 0, 0, 0, 0, 0x10, 0));
+  const missing = await run(unit, cdb(0xa3, 0x0c, 0x01, 0x3c, 0, 0, 0, 0, 0x10, 0));
   assert.equal(hex(missing.dataIn), '00010000');
   assert.deepEqual(senseOf(await run(unit, cdb(0xa3, 0x0c, 0x01, 0x9e, 0, 0x10, 0, 0, 0x10, 0))), { key: 5, asc: 0x24, ascq: 0 });
   assert.deepEqual(senseOf(await run(unit, cdb(0xa3, 0x0c, 0x02, 0x28, 0, 0, 0, 0, 0x10, 0))), { key: 5, asc: 0x24, ascq: 0 });
@@ -198,7 +198,7 @@ test('REPORT SUPPORTED OPERATION CODES: one command, usage data from the table',
 });
 
 test('unsupported opcode: INVALID COMMAND OPERATION CODE, exact sense', async () => {
-  const res = await run(makeUnit(), cdb(0x5e, 0, 0, 0, 0, 0, 0, 0x10, 0));
+  const res = await run(makeUnit(), cdb(0x3c, 0, 0, 0, 0, 0, 0, 0x10, 0));
   assert.equal(res.status, ScsiStatus.CheckCondition);
   assert.equal(hex(res.sense), '700005000000000a00000000200000000000');
 });

@@ -12,7 +12,7 @@ import { Opcode } from './opcode.ts';
 import { executeReportLuns } from './report-luns.ts';
 import { goodTruncated } from './response.ts';
 import { Asc, ScsiError, SenseKey, encodeFixedSense } from './sense.ts';
-import type { ScsiDone, ScsiRequest, ScsiResponse, ScsiTargetDevice } from './types.ts';
+import type { InitiatorPort, ScsiDone, ScsiRequest, ScsiResponse, ScsiTargetDevice } from './types.ts';
 import { DisklessError, assertNever } from '../lib/errors.ts';
 
 /** SAM-5 5.11: commands a device server answers even for a LUN with no logical unit. */
@@ -85,6 +85,14 @@ export class LunTable implements ScsiTargetDevice {
       case 'unmap':
       case 'compareAndWrite':
       case 'reportSupportedOperationCodes':
+      case 'preFetch':
+      case 'orWrite':
+      case 'writeAtomic':
+      case 'readDefectData':
+      case 'persistentReserveIn':
+      case 'persistentReserveOut':
+      case 'reserve':
+      case 'release':
         throw lunNotSupported();
       default:
         return assertNever(command);
@@ -92,8 +100,17 @@ export class LunTable implements ScsiTargetDevice {
   }
 
   /**
-   * LUN RESET / TARGET WARM RESET. There is nothing to drop: no reservations, no unit
-   * attentions (see logical-unit.ts), no queued state; commands in flight finish normally.
+   * LUN RESET / TARGET WARM RESET (SAM-5 6.3): SPC-2 reservations are released (SPC-2 5.5.1);
+   * persistent reservations and registrations are not (SPC-4 5.12.1). There are no unit
+   * attentions (see logical-unit.ts) and no queued state; commands in flight finish normally.
    */
-  reset(_lun: number | null): void {}
+  reset(lun: number | null): void {
+    if (lun === null) for (const unit of this.units.values()) unit.reset();
+    else this.units.get(lun)?.reset();
+  }
+
+  /** I_T nexus loss (SAM-5 6.3.4): the nexus's SPC-2 reservations are released on every unit. */
+  nexusLost(initiator: InitiatorPort): void {
+    for (const unit of this.units.values()) unit.nexusLost(initiator);
+  }
 }

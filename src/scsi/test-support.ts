@@ -1,5 +1,5 @@
 // Helpers for the unit tests in this folder: run a CDB and collect the single response.
-import type { ScsiDone, ScsiRequest, ScsiResponse } from './types.ts';
+import type { InitiatorPort, ScsiDone, ScsiRequest, ScsiResponse } from './types.ts';
 
 export interface Executor {
   execute(request: ScsiRequest, done: ScsiDone): void;
@@ -14,10 +14,19 @@ export function cdb(...bytes: number[]): Buffer {
 
 /** Runs one request; rejects if done is called twice or synchronously. */
 export function run(target: Executor, cdbBytes: Buffer, dataOut: Buffer | null = null, expectedDataInLength = 65536): Promise<ScsiResponse> {
+  return runRequest(target, { cdb: cdbBytes, dataOut, expectedDataInLength });
+}
+
+/** Runs one request through the I_T nexus of `initiator` (for reservation tests). */
+export function runFrom(initiator: InitiatorPort, target: Executor, cdbBytes: Buffer, dataOut: Buffer | null = null): Promise<ScsiResponse> {
+  return runRequest(target, { cdb: cdbBytes, dataOut, expectedDataInLength: 65536, initiator });
+}
+
+function runRequest(target: Executor, request: ScsiRequest): Promise<ScsiResponse> {
   return new Promise((resolve, reject) => {
     let calls = 0;
     let returned = false;
-    target.execute({ cdb: cdbBytes, dataOut, expectedDataInLength }, (response) => {
+    target.execute(request, (response) => {
       calls++;
       if (!returned) reject(new Error('done called synchronously from execute'));
       if (calls > 1) reject(new Error('done called twice'));

@@ -58,5 +58,11 @@ export interface ScsiTargetDevice {
   execute(lun: number, request: ScsiRequest, done: ScsiDone): void;
   /** LUN RESET / TARGET WARM RESET task management: drops pending state (reservations, UA). */
   reset(lun: number | null): void;
+  /**
+   * I_T nexus loss (SAM-5 6.3.4): the transport calls this when a session ends (logout, lost
+   * connection, reinstatement), so that SPC-2 reservations held through it are released
+   * (SPC-2 5.5.1). Persistent reservations survive it (SPC-4 5.12.1).
+   */
+  nexusLost?(initiator: InitiatorPort): void;
   hasLun(lun: number): boolean;
 }

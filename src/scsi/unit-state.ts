@@ -3,6 +3,8 @@
 // BlockLogicalUnit class.
 import { createHash } from 'node:crypto';
 import type { BlockDevice } from '../storage/block-device.ts';
+import { createReservationState } from './reservation-state.ts';
+import type { ReservationState } from './reservation-state.ts';
 
 export interface LogicalUnitOptions {
   /** INQUIRY PRODUCT IDENTIFICATION (up to 16 ASCII characters). */
@@ -38,6 +40,8 @@ export interface BlockLimits {
   readonly maxUnmapBlocks: number;
   readonly maxUnmapDescriptors: number;
   readonly maxWriteSameBlocks: number;
+  /** MAXIMUM ATOMIC TRANSFER LENGTH (SBC-4 6.6.4) for WRITE ATOMIC(16). */
+  readonly maxAtomicTransferBlocks: number;
 }
 
 export interface UnitState {
@@ -50,6 +54,8 @@ export interface UnitState {
   writeCacheEnabled: boolean;
   /** WCE as configured, reported for MODE SENSE default values. */
   readonly defaultWriteCacheEnabled: boolean;
+  /** Registrations and the reservation in effect, shared by every I_T nexus (SPC-4 5.12). */
+  readonly reservations: ReservationState;
 }
 
 export const VENDOR = 'DISKLESS';
@@ -112,8 +118,12 @@ export function createUnitState(device: BlockDevice, options: LogicalUnitOptions
       maxUnmapBlocks: Math.min(blocksOf(options.maxUnmapBytes ?? DEFAULT_MAX_UNMAP_BYTES), MAX_UNMAP_BLOCKS),
       maxUnmapDescriptors: MAX_UNMAP_DESCRIPTORS,
       maxWriteSameBlocks,
+      // WRITE ATOMIC(16) has a 2-byte TRANSFER LENGTH, and libiscsi requires at most
+      // MAXIMUM TRANSFER LENGTH.
+      maxAtomicTransferBlocks: Math.min(maxTransferBlocks, 0xffff),
     },
     writeCacheEnabled: options.writeCacheEnabled ?? true,
     defaultWriteCacheEnabled: options.writeCacheEnabled ?? true,
+    reservations: createReservationState(),
   };
 }
