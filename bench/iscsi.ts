@@ -16,6 +16,8 @@ const TGT_CONTROL = 9;
 const IQN = 'iqn.2026-11.org.diskless.bench:disk';
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/** Runs only the workloads whose name contains this text (e.g. BENCH_ONLY='1 MiB sequential write'). */
+const ONLY = process.env.BENCH_ONLY ?? '';
 const CLOCK_TICKS = 100;
 
 interface Peer {
@@ -162,7 +164,7 @@ async function main(): Promise<void> {
     { name: 'diskless', url: `iscsi://127.0.0.1:${DISKLESS_PORT}/${IQN}/0`, pid: () => diskless.pid ?? 0 },
   ];
   try {
-    for (const workload of WORKLOADS) {
+    for (const workload of WORKLOADS.filter((w) => w.name.includes(ONLY))) {
       const samples: Record<string, Sample[]> = { tgtd: [], diskless: [] };
       for (let pair = 0; pair < PAIRS; pair++) {
         // Alternate which peer goes first, so warm-up and drift hit both alike.

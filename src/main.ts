@@ -3,7 +3,15 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.ts';
 import { buildHttpServer } from './http/server.ts';
-import { Inventory } from './boot/inventory.ts';
+import { join } from 'node:path';
+import { bootFileRoots, createBootFileProvider } from './boot/boot-files.ts';
+import { Inventory, type BootContext } from './boot/inventory.ts';
+import { advertisedAddress, interfaceIpv4 } from './lib/net.ts';
+import { startTftpServer } from './tftp/server.ts';
+import { startDhcpServer, type DhcpServer } from './dhcp/server.ts';
+import { subnetFromConfig } from './dhcp/subnet-from-config.ts';
+import { createBootPolicy } from './boot/policy.ts';
+import { DisklessError } from './lib/errors.ts';
 import { IscsiServer } from './iscsi/server.ts';
 import { TargetDirectory, type ExportedTarget } from './iscsi/target-directory.ts';
 import { BlockLogicalUnit } from './scsi/logical-unit.ts';
@@ -16,6 +24,8 @@ export interface RunningServer {
   readonly http: FastifyInstance;
   readonly iscsiPort: number;
   readonly httpPort: number;
+  readonly tftpPort: number | null;
+  readonly dhcp: DhcpServer | null;
   readonly targets: TargetDirectory;
   close(): Promise<void>;
 }
@@ -60,9 +70,20 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
 
   const inventory = new Inventory(config.machines, config.targets, config.unknownMachines);
   let httpPort = config.http.port;
+  const advertised = advertisedAddress({ advertise: config.advertise, interface: config.dhcp.interface, listen: config.listen }) ?? '127.0.0.1';
+  // What TFTP-served files (pxelinux.cfg) point at; the HTTP port is known once it listens.
+  const bootContext: BootContext = {
+    server: advertised,
+    iscsiPort,
+    get httpPort() {
+      return httpPort;
+    },
+  };
+  const files = createBootFileProvider({ inventory, context: bootContext, roots: bootFileRoots(config.tftp.root ?? join(config.dataDir, 'boot')) });
   const http = buildHttpServer({
     log,
     inventory,
+    files,
     sessions: () => iscsi.sessions(),
     context: (hostSeen) => ({ server: config.advertise ?? hostSeen, iscsiPort, httpPort }),
   });
@@ -70,16 +91,55 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   const address = http.server.address();
   httpPort = typeof address === 'object' && address !== null ? address.port : config.http.port;
 
+  const dhcp = config.dhcp.mode === 'off' ? null : await startDhcp(config, inventory, advertised, { iscsiPort, httpPort }, log);
+
+  const tftpEnabled = config.tftp.enabled ?? config.dhcp.mode !== 'off';
+  const tftp = tftpEnabled ? await startTftpServer({ address: config.listen, port: config.tftp.port, provider: files, log: log.child({ proto: 'tftp' }) }) : null;
+
   return {
     iscsi,
     http,
     iscsiPort,
     httpPort,
+    tftpPort: tftp?.port ?? null,
+    dhcp,
     targets,
     async close() {
+      await dhcp?.close();
+      await tftp?.close();
       await http.close();
       await iscsi.close();
       await Promise.all(devices.map((d) => new Promise((resolve) => d.close(resolve))));
     },
   };
+}
+
+async function startDhcp(config: Readonly<Config>, inventory: Inventory, serverAddress: string, ports: { iscsiPort: number; httpPort: number }, log: Logger): Promise<DhcpServer> {
+  const mode = config.dhcp.mode === 'proxy' ? 'proxy' : 'full';
+  const own = config.dhcp.interface !== undefined ? interfaceIpv4(config.dhcp.interface) : null;
+  if (config.dhcp.interface !== undefined && own === null) {
+    throw new DisklessError('DHCP_NO_INTERFACE', `interface ${config.dhcp.interface} has no IPv4 address; give it one, or name another with --interface`);
+  }
+  const netmask = config.dhcp.subnetMask ?? own?.netmask;
+  if (mode === 'full' && netmask === undefined) {
+    throw new DisklessError('DHCP_NO_SUBNET', 'full DHCP needs to know its network: pass --interface IFACE (or dhcp.subnetMask in the config)');
+  }
+  const dhcpLog = log.child({ proto: 'dhcp' });
+  return startDhcpServer({
+    mode,
+    ...(config.dhcp.interface !== undefined ? { interface: config.dhcp.interface } : {}),
+    serverAddress,
+    subnets:
+      netmask === undefined
+        ? []
+        : [subnetFromConfig({ serverAddress, netmask, pool: config.dhcp.pool, router: config.dhcp.router, dns: config.dhcp.dns, leaseSeconds: config.dhcp.leaseSeconds })],
+    policy: createBootPolicy(inventory, {
+      ...ports,
+      dhcpMode: mode,
+      onRefuse: (client, reason) => dhcpLog.warn({ mac: client.mac, platform: client.platform, firmware: client.firmware }, `no boot answer: ${reason}`),
+    }),
+    leaseDir: join(config.dataDir, 'dhcp'),
+    log: dhcpLog,
+    ports: { dhcp: config.dhcp.port, pxe: config.dhcp.proxyPort },
+  });
 }

@@ -40,9 +40,9 @@ test('boot program by firmware and platform (the table)', () => {
   }
 });
 
-test('iPXE gets root path, initiator IQN, CHAP and no-pxedhcp in full mode', () => {
+test('iPXE gets initiator IQN, CHAP and no-pxedhcp in full mode, and no root path beside its script', () => {
   const decision = policy.decide(client('52:54:00:00:00:01', 'ipxe', 'bios'), '10.0.0.1');
-  assert.equal(decision?.rootPath, 'iscsi:10.0.0.1::3260:0:iqn.2026-11.org.diskless:pc1-disk');
+  assert.equal(decision?.rootPath, undefined, 'a root path would be hooked as 0x80 before the script runs');
   assert.equal(decision?.initiatorIqn, 'iqn.2026-11.org.diskless:pc1');
   assert.deepEqual(decision?.ipxe, { noPxeDhcp: true, username: 'pc1', password: 'pc1-secret-123' });
   const install = policy.decide(client('52:54:00:00:00:02', 'ipxe', 'bios'), '10.0.0.1');

@@ -5,7 +5,6 @@
 // itself with user class "iPXE" and so never gets the TFTP program again.
 import type { BootDecision, BootPolicy, Firmware, Platform, PxeClient } from './types.ts';
 import type { Inventory } from './inventory.ts';
-import { formatIscsiRootPath } from './ipxe-script.ts';
 import { hostForUrl } from './inventory.ts';
 
 /** iPXE builds shipped in Debian's `ipxe` package (/usr/lib/ipxe), by platform. */
@@ -75,12 +74,12 @@ export function createBootPolicy(inventory: Inventory, options: PolicyOptions): 
         }
         case 'http-script': {
           const san = inventory.bootDisks(client.mac, { server, iscsiPort: options.iscsiPort, httpPort: options.httpPort });
-          const first = san?.disks[0];
           const identity = san?.identity;
+          // No option 17 here: iPXE given both a root path and a file name hooks the root path
+          // as drive 0x80 first, and the script's own sanboot then fails with 0x03232019.
           return {
             ...base,
             bootFile: scriptUrl(server, options.httpPort, client.mac),
-            ...(first !== undefined ? { rootPath: formatIscsiRootPath(first) } : {}),
             ...(identity?.initiatorIqn !== undefined ? { initiatorIqn: identity.initiatorIqn } : {}),
             ipxe: {
               ...(options.dhcpMode === 'full' ? { noPxeDhcp: true } : {}),

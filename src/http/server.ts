@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import type { BootContext, Inventory } from '../boot/inventory.ts';
 import { hostForUrl, normalizeMac } from '../boot/inventory.ts';
 import { renderIdentifyScript, renderMachineScript, renderNotRegisteredScript } from '../boot/ipxe-script.ts';
+import type { TftpFileProvider } from '../tftp/files.ts';
+import { registerFilesRoute } from './files-route.ts';
 
 export interface HttpDeps {
   readonly inventory: Inventory;
@@ -11,6 +13,8 @@ export interface HttpDeps {
   context(hostSeen: string): BootContext;
   sessions(): unknown[];
   readonly log: Logger;
+  /** Boot files under /files/ (the same ones TFTP serves). */
+  readonly files?: TftpFileProvider;
   /** Boot events for the timeline (script fetched). */
   onEvent?(event: { mac: string; kind: 'script'; client: string; outcome: string }): void;
 }
@@ -42,6 +46,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     return renderNotRegisteredScript(mac, `add it to machines: in the configuration (mac: ${mac})`, `${self}?mac=${mac.replace(/:/g, '-')}`);
   });
 
+  if (deps.files !== undefined) registerFilesRoute(app, deps.files);
   app.get('/api/sessions', async () => deps.sessions());
   app.get('/healthz', async () => ({ ok: true }));
   return app;

@@ -133,6 +133,42 @@ test('framer: a data segment straddling chunks is copied once into a buffer of e
   assert.ok(chunks.every((c) => c.buffer !== f.data.buffer));
 });
 
+test('framer: placeData receives data segments in place under any chunking, digests included', () => {
+  fc.assert(
+    fc.property(streamArb, fc.boolean(), ({ pdus, headerDigest, dataDigest, cuts }, placeAll) => {
+      const bytes = Buffer.concat(pdus.map((p) => wire(p, headerDigest, dataDigest)));
+      const framer = new PduFramer({ headerDigest, dataDigest, maxDataSegmentLength: CAP });
+      const placed: Buffer[] = [];
+      let calls = 0;
+      framer.placeData = (header, _ahs, length) => {
+        calls++;
+        assert.equal(header.readUIntBE(5, 3), length);
+        // Every other segment, or all: the rest take the framer's own path.
+        if (!placeAll && calls % 2 === 0) return null;
+        const target = Buffer.alloc(length + 8, 0xee).subarray(4, 4 + length);
+        placed.push(target);
+        return target;
+      };
+      const frames: Frame[] = [];
+      for (const c of split(bytes, cuts)) framer.push(c, (f) => frames.push(f));
+      assert.deepEqual(frames.map(show), expected(pdus));
+      const withData = frames.filter((f) => f.data.length > 0);
+      assert.equal(calls, withData.length);
+      for (const target of placed) assert.ok(withData.some((f) => f.data === target), 'the frame carries the placed buffer');
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('framer: a placement of the wrong length is ignored', () => {
+  const data = Buffer.from('twelve bytes');
+  const framer = new PduFramer({ headerDigest: false, dataDigest: false, maxDataSegmentLength: CAP });
+  framer.placeData = () => Buffer.alloc(4);
+  const frames: Frame[] = [];
+  framer.push(wire(nopOut(data), false, false), (f) => frames.push(f));
+  assert.ok(frames[0]?.data.equals(data));
+});
+
 test('framer: digests switched on from onFrame apply to the next PDU in the same chunk', () => {
   // Login request without digests, then full-feature PDUs with both digests (RFC 7143 section 13.1).
   const first = nopOut(Buffer.from('login'), 1);

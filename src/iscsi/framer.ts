@@ -5,7 +5,9 @@
 //
 // Speed (this is the write hot path): a segment lying entirely inside one chunk is handed out
 // as a subarray of that chunk (zero copy; the socket never reuses its chunks). Only a segment
-// straddling chunks is copied, into a buffer allocated once at exactly its final size.
+// straddling chunks is copied, into a buffer allocated once at exactly its final size. A data
+// segment can also be received straight into memory its owner chooses (PduFramer.placeData):
+// a Data-Out's data then lands in the write task's buffer, and that copy is the only one.
 import { EMPTY, padTo4 } from '../lib/bytes.ts';
 import { crc32c, readDigest } from '../lib/crc32c.ts';
 import { DecodeError } from '../lib/errors.ts';
@@ -35,6 +37,13 @@ export interface PduFramerOptions {
    */
   readonly maxDataSegmentLength: number;
 }
+
+/**
+ * Chooses where a data segment is received, once its BHS (and AHS) are known: a buffer of
+ * exactly the segment's length, or null for memory of the framer's own. The framer copies the
+ * segment there from however many chunks it spans, and Frame.data is that buffer.
+ */
+export type DataPlacement = (header: Buffer, ahs: Buffer, length: number) => Buffer | null;
 
 /** The receive states, in wire order (RFC 7143 section 11.2). */
 type RxState = 'bhs' | 'ahs' | 'header-digest' | 'data' | 'padding' | 'data-digest';
@@ -66,6 +75,11 @@ export class PduFramer {
   #dataDigestOk = true;
   #dataCrc = 0;
   #failure: DecodeError | null = null;
+  /** True while the data segment is received into a buffer from placeData. */
+  #placed = false;
+
+  /** Set by the owner (the connection) to receive data segments in place; see DataPlacement. */
+  placeData: DataPlacement | null = null;
 
   constructor(opts: PduFramerOptions) {
     this.#headerDigest = opts.headerDigest;
@@ -106,12 +120,12 @@ export class PduFramer {
       }
       const need = this.#need;
       let segment: Buffer;
-      if (this.#filled === 0 && end - off >= need) {
+      if (this.#filled === 0 && end - off >= need && !this.#placed) {
         // Whole segment inside this chunk: a view, no copy.
         segment = chunk.subarray(off, off + need);
         off += need;
       } else {
-        if (this.#filled === 0) this.#partial = this.#allocSegment(need);
+        if (this.#filled === 0 && !this.#placed) this.#partial = this.#allocSegment(need);
         const n = Math.min(need - this.#filled, end - off);
         chunk.copy(this.#partial, this.#filled, off, off + n);
         this.#filled += n;
@@ -120,6 +134,7 @@ export class PduFramer {
         segment = this.#partial;
         this.#filled = 0;
         this.#partial = EMPTY;
+        this.#placed = false;
       }
       this.#complete(segment, onFrame);
     }
@@ -185,7 +200,16 @@ export class PduFramer {
   }
 
   #afterHeaderDigest(onFrame: (frame: Frame) => void): void {
-    if (this.#dataLength > 0) return this.#enter('data', this.#dataLength);
+    if (this.#dataLength > 0) {
+      // A header that failed its digest cannot be trusted to say where its data goes.
+      const place = this.#headerDigestOk ? this.placeData : null;
+      const target = place === null ? null : place(this.#header, this.#ahs, this.#dataLength);
+      if (target !== null && target.length === this.#dataLength) {
+        this.#partial = target;
+        this.#placed = true;
+      }
+      return this.#enter('data', this.#dataLength);
+    }
     // No data segment: no padding and no data digest either.
     this.#data = EMPTY;
     this.#dataDigestOk = true;

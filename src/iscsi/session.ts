@@ -8,8 +8,13 @@ import type { InitiatorPort, ScsiResponse as ScsiResult, ScsiTargetDevice } from
 import { ScsiStatus } from '../scsi/types.ts';
 import { decodeLun } from '../scsi/lun.ts';
 import { encodeFixedSense, ScsiError, SenseKey } from '../scsi/sense.ts';
+import { MIN_POOLED_BYTES, type BufferPool } from './buffer-pool.ts';
 import type { NegotiatedParams } from './negotiation.ts';
+import { readDataSegmentLength, readFlags, readInitiatorTaskTag, readOpcode, readU32 } from './pdu/bhs.ts';
+import { DataOffset } from './pdu/data.ts';
+import { ScsiCommandFlag, ScsiCommandOffset } from './pdu/scsi-command.ts';
 import {
+  Opcode,
   LogoutReason,
   LogoutResponseCode,
   RejectReason,
@@ -67,12 +72,16 @@ export interface SessionOptions extends SessionInfo {
   readonly cmdSn: number;
   /** Commands the target accepts at once (the CmdSN window). */
   readonly queueDepth: number;
+  /** Where write commands get their data-out buffers, and give them back (buffer-pool.ts). */
+  readonly pool?: BufferPool;
 }
 
 interface Task {
   readonly command: ScsiCommand;
   readonly lun: number;
   writer: WriteCollector | null;
+  /** The pooled buffer behind writer.buffer, returned once the device is done with it. */
+  pooled: Buffer | null;
   aborted: boolean;
   executing: boolean;
 }
@@ -91,6 +100,11 @@ interface Residual {
 }
 
 const NO_RESIDUAL: Residual = { overflow: false, underflow: false, count: 0 };
+/**
+ * Immediate data is received into a pooled buffer of the whole transfer only up to this
+ * ExpectedDataTransferLength: the field is the initiator's word, and memory is ours.
+ */
+const MAX_PLACED_TRANSFER_BYTES = 16 * 1024 * 1024;
 /** SPC-4 Annex D: DATA PHASE ERROR. */
 const DATA_PHASE_ERROR = { asc: 0x4b, ascq: 0x00 } as const;
 
@@ -116,6 +130,12 @@ export class Session {
   #nextTransferTag = 1;
   #textContinuation: { tag: number; rest: Buffer } | null = null;
   #loggedOut = false;
+  #closed = false;
+  /**
+   * Pooled buffers that immediate data was received into (placeData), by their memory, until
+   * the command starts. Weak: a command that is never started takes its buffer with it.
+   */
+  readonly #placedImmediate = new WeakMap<ArrayBufferLike, Buffer>();
 
   /** SCSI initiator port of this session: name + ",i,0x" + ISID (RFC 7143 section 10.1.1). */
   readonly #initiatorPort: InitiatorPort;
@@ -194,6 +214,10 @@ export class Session {
     for (const task of this.#tasks.values()) task.aborted = true;
     this.#tasks.clear();
     this.#held.clear();
+    if (this.#closed) return;
+    this.#closed = true;
+    // The I_T nexus ends with the session: its SPC-2 reservations go (SAM-5 6.3.4, SPC-2 5.5.1).
+    this.opts.device?.nexusLost?.(this.#initiatorPort);
   }
 
   #status(): { statSn: number; expCmdSn: number; maxCmdSn: number } {
@@ -249,10 +273,21 @@ export class Session {
       return this.reject(RejectReason.ProtocolError, rawHeader);
     }
     const lun = decodeLun(pdu.lun) ?? -1;
-    const task: Task = { command: pdu, lun, writer: null, aborted: false, executing: false };
+    const task: Task = { command: pdu, lun, writer: null, pooled: null, aborted: false, executing: false };
     this.counters.commands++;
     if (pdu.write && pdu.expectedDataTransferLength > 0) {
-      const writer = new WriteCollector(pdu.expectedDataTransferLength, params, () => this.#allocateTag());
+      const length = pdu.expectedDataTransferLength;
+      // Immediate data that is the whole transfer (every small write, with ImmediateData=Yes)
+      // is used where it lies: the framer's buffers are never reused, so no copy is needed.
+      let storage: Buffer | undefined;
+      const placed = pdu.data.byteOffset === 0 ? this.#placedImmediate.get(pdu.data.buffer) : undefined;
+      if (placed !== undefined && placed.length >= length) {
+        // The immediate data was received into this buffer already (placeData).
+        this.#placedImmediate.delete(pdu.data.buffer);
+        storage = task.pooled = placed;
+      } else if (pdu.data.length === length) storage = pdu.data;
+      else if (this.opts.pool !== undefined) storage = task.pooled = this.opts.pool.take(length);
+      const writer = new WriteCollector(length, params, () => this.#allocateTag(), storage);
       const problem = pdu.data.length > 0 ? writer.acceptImmediate(pdu.data) : null;
       if (problem !== null) {
         this.#finishPending(pdu.immediate);
@@ -287,6 +322,41 @@ export class Session {
         maxCmdSn: this.maxCmdSn,
       });
     }
+  }
+
+  /**
+   * The framer's DataPlacement for this session: a Data-Out that belongs to a write task still
+   * gathering data is received straight into the task's buffer (write-collector.ts), and the
+   * partial immediate data of a large write into a pooled buffer for the whole transfer.
+   * Anything else (other PDUs, unknown tasks, PDUs the collector would refuse) gets framer
+   * memory and goes through handle() as usual.
+   */
+  placeData(header: Buffer, length: number): Buffer | null {
+    if (readDataSegmentLength(header) !== length) return null;
+    const opcode = readOpcode(header);
+    if (opcode === Opcode.ScsiCommand) return this.#placeImmediate(header, length);
+    if (opcode !== Opcode.DataOut) return null;
+    const task = this.#tasks.get(readInitiatorTaskTag(header));
+    if (task === undefined || task.writer === null || task.executing) return null;
+    return task.writer.placeDataOut(readU32(header, DataOffset.TargetTransferTag), readU32(header, DataOffset.DataSn), readU32(header, DataOffset.BufferOffset), length);
+  }
+
+  /**
+   * Immediate data that is only the first part of a write (a 1 MiB write carries FirstBurstLength
+   * of it) goes into a pooled buffer for the whole transfer, at offset 0, so that neither the
+   * framer nor the collector copies it again. Whole-transfer immediate data needs no placement:
+   * the collector uses it where it lies.
+   */
+  #placeImmediate(header: Buffer, length: number): Buffer | null {
+    const pool = this.opts.pool;
+    if (pool === undefined || !this.info.params.immediateData || (readFlags(header) & ScsiCommandFlag.Write) === 0) return null;
+    const transfer = readU32(header, ScsiCommandOffset.ExpectedDataTransferLength);
+    // Below MIN_POOLED_BYTES a buffer may share its memory with others (Node's slab), and the
+    // copy it would save is small.
+    if (length >= transfer || transfer < MIN_POOLED_BYTES || transfer > MAX_PLACED_TRANSFER_BYTES) return null;
+    const storage = pool.take(transfer);
+    this.#placedImmediate.set(storage.buffer, storage);
+    return storage.subarray(0, length);
   }
 
   #onDataOut(pdu: DataOut, rawHeader: Buffer): void {
@@ -330,6 +400,11 @@ export class Session {
   }
 
   #complete(task: Task, result: ScsiResult): void {
+    // The device is done with the data-out (or never got it): recycle its buffer, aborted or not.
+    if (task.pooled !== null) {
+      this.opts.pool?.give(task.pooled);
+      task.pooled = null;
+    }
     if (task.aborted) return;
     const command = task.command;
     this.#tasks.delete(command.initiatorTaskTag);

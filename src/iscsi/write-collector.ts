@@ -2,6 +2,11 @@
 // FirstBurstLength, then solicited Data-Out answering R2Ts of at most MaxBurstLength each with at
 // most MaxOutstandingR2T outstanding (RFC 7143 sections 4.2.5.2 and 11.8). Pure: it says which
 // R2Ts to send and when the data is complete; the session sends them.
+//
+// Speed: the data is copied at most once. A Data-Out's data segment can be placed straight into
+// the task buffer while it is still being received (placeDataOut, called by the framer once the
+// BHS is known), and acceptDataOut then only does the bookkeeping; immediate data that is the
+// whole transfer becomes the buffer itself (the session passes it in).
 import { RESERVED_TAG } from './pdu/types.ts';
 
 export interface WriteLimits {
@@ -30,6 +35,7 @@ interface OpenR2t {
 export type DataOutProblem = 'offset-out-of-range' | 'unsolicited-over-first-burst' | 'unknown-transfer-tag' | 'outside-r2t' | 'data-sn-mismatch';
 
 export class WriteCollector {
+  /** Exactly expectedLength bytes; the data-out handed to the SCSI layer. */
   readonly buffer: Buffer;
   #received = 0;
   #nextR2tOffset: number;
@@ -38,12 +44,17 @@ export class WriteCollector {
   readonly #unsolicitedLimit: number;
   #unsolicitedDataSn = 0;
 
+  /**
+   * `storage` (at least expectedLength bytes) is where the data goes: a pooled buffer, or the
+   * immediate data itself when it is the whole transfer. Without it a buffer is allocated.
+   */
   constructor(
     readonly expectedLength: number,
     readonly limits: WriteLimits,
     private readonly allocateTag: () => number,
+    storage?: Buffer,
   ) {
-    this.buffer = Buffer.allocUnsafe(expectedLength);
+    this.buffer = storage === undefined ? Buffer.allocUnsafe(expectedLength) : storage.subarray(0, expectedLength);
     // Unsolicited data is allowed only when InitialR2T=No (RFC 7143 section 13.10), and never
     // beyond FirstBurstLength (section 13.14); immediate data counts toward it.
     this.#unsolicitedLimit = limits.initialR2T ? 0 : Math.min(limits.firstBurstLength, expectedLength);
@@ -66,33 +77,63 @@ export class WriteCollector {
   acceptImmediate(data: Buffer): DataOutProblem | null {
     const limit = Math.min(this.limits.firstBurstLength, this.expectedLength);
     if (data.length > limit) return 'unsolicited-over-first-burst';
-    data.copy(this.buffer, 0);
+    this.#store(data, 0);
     this.#received += data.length;
     if (this.limits.initialR2T) this.#nextR2tOffset = data.length;
     return null;
   }
 
   acceptDataOut(targetTransferTag: number, dataSn: number, bufferOffset: number, data: Buffer): DataOutProblem | null {
-    const end = bufferOffset + data.length;
+    const problem = this.#check(targetTransferTag, dataSn, bufferOffset, data.length);
+    if (problem !== null) return problem;
+    if (targetTransferTag === RESERVED_TAG) {
+      this.#unsolicitedDataSn++;
+    } else {
+      const r2t = this.#open.get(targetTransferTag);
+      if (r2t !== undefined) {
+        r2t.nextDataSn++;
+        r2t.received += data.length;
+        if (r2t.received >= r2t.length) this.#open.delete(targetTransferTag);
+      }
+    }
+    this.#store(data, bufferOffset);
+    this.#received += data.length;
+    return null;
+  }
+
+  /**
+   * Where a Data-Out's data segment of `length` bytes should be received: the slice of the
+   * task buffer it belongs to, or null when acceptDataOut would refuse the PDU (the framer then
+   * gives it its own memory and the refusal happens as before). Changes no state: the PDU is
+   * only accepted once it is complete, through acceptDataOut.
+   */
+  placeDataOut(targetTransferTag: number, dataSn: number, bufferOffset: number, length: number): Buffer | null {
+    if (this.#check(targetTransferTag, dataSn, bufferOffset, length) !== null) return null;
+    return this.buffer.subarray(bufferOffset, bufferOffset + length);
+  }
+
+  /** The checks of RFC 7143 sections 11.7.5 and 11.7.6 on one Data-Out, without side effects. */
+  #check(targetTransferTag: number, dataSn: number, bufferOffset: number, length: number): DataOutProblem | null {
+    const end = bufferOffset + length;
     if (end > this.expectedLength) return 'offset-out-of-range';
     if (targetTransferTag === RESERVED_TAG) {
       if (end > this.#unsolicitedLimit) return 'unsolicited-over-first-burst';
       // Unsolicited Data-Out is one sequence numbered from 0 (RFC 7143 section 11.7.5); with
       // ErrorRecoveryLevel 0 a gap cannot be recovered, so it fails the command.
       if (dataSn !== this.#unsolicitedDataSn) return 'data-sn-mismatch';
-      this.#unsolicitedDataSn++;
-    } else {
-      const r2t = this.#open.get(targetTransferTag);
-      if (r2t === undefined) return 'unknown-transfer-tag';
-      if (bufferOffset < r2t.offset || end > r2t.offset + r2t.length) return 'outside-r2t';
-      if (dataSn !== r2t.nextDataSn) return 'data-sn-mismatch';
-      r2t.nextDataSn++;
-      r2t.received += data.length;
-      if (r2t.received >= r2t.length) this.#open.delete(targetTransferTag);
+      return null;
     }
-    data.copy(this.buffer, bufferOffset);
-    this.#received += data.length;
+    const r2t = this.#open.get(targetTransferTag);
+    if (r2t === undefined) return 'unknown-transfer-tag';
+    if (bufferOffset < r2t.offset || end > r2t.offset + r2t.length) return 'outside-r2t';
+    if (dataSn !== r2t.nextDataSn) return 'data-sn-mismatch';
     return null;
+  }
+
+  /** Copies `data` to `offset` unless it is already there (placed by placeDataOut, or the storage). */
+  #store(data: Buffer, offset: number): void {
+    if (data.buffer === this.buffer.buffer && data.byteOffset === this.buffer.byteOffset + offset) return;
+    data.copy(this.buffer, offset);
   }
 
   /** The R2Ts to send now: as many as MaxOutstandingR2T allows, each up to MaxBurstLength. */

@@ -109,6 +109,10 @@ const KNOWN: readonly [string, Buffer, ScsiCommand][] = [
     cdb(0x5f, 0x06, 0, 0, 0, 0, 0, 0, 24),
     { kind: 'persistentReserveOut', serviceAction: 6, scope: 0, type: 0, parameterListLength: 24 },
   ],
+  ['RESERVE(6)', cdb(0x16), { kind: 'reserve' }],
+  ['RELEASE(6)', cdb(0x17), { kind: 'release' }],
+  ['RESERVE(10)', cdb(0x56, 0, 0, 0, 0, 0, 0, 0, 0, 0), { kind: 'reserve' }],
+  ['RELEASE(10)', cdb(0x57, 0, 0, 0, 0, 0, 0, 0, 0, 0), { kind: 'release' }],
 ];
 
 for (const [name, bytes, expected] of KNOWN) {
@@ -120,7 +124,7 @@ test('every table row has a known-answer test', () => {
   for (const spec of COMMANDS) assert.ok(covered.has(spec.opcode), spec.name);
 });
 
-test('RESERVE/RELEASE rows (offered once the transport reports nexus loss) decode and check usage', () => {
+test('RESERVE/RELEASE rows (offered because the transport reports nexus loss) decode and check usage', () => {
   const rows = reserveReleaseRows();
   assert.deepEqual(rows.map((r) => [r.opcode, r.usage.length]), [[0x16, 6], [0x17, 6], [0x56, 10], [0x57, 10]]);
   assert.deepEqual(rows[0]?.decode(cdb(0x16)), { kind: 'reserve' });

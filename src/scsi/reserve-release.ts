@@ -7,13 +7,12 @@ import { ReservationConflictError } from './response.ts';
 import type { ReservationState } from './reservation-state.ts';
 
 /**
- * RESERVE/RELEASE are only offered (in the command table, so REPORT SUPPORTED OPERATION CODES
- * agrees) once the transport reports I_T nexus loss through ScsiTargetDevice.nexusLost: without
- * it, a reservation held by a session that logged out or dropped would lock the unit until a
- * LUN reset (libiscsi's Reserve6.Logout and Reserve6.ITNexusLoss fail, and every later command
- * from another initiator conflicts). Flip this when iscsi/session.ts calls nexusLost on close.
+ * RESERVE/RELEASE are offered (in the command table, so REPORT SUPPORTED OPERATION CODES agrees)
+ * because the transport reports I_T nexus loss through ScsiTargetDevice.nexusLost (iscsi/session.ts
+ * on close): without that, a reservation held by a session that logged out or dropped would lock
+ * the unit until a LUN reset. Switch it off for a transport that cannot report nexus loss.
  */
-export const SPC2_RESERVATIONS_ENABLED = false;
+export const SPC2_RESERVATIONS_ENABLED = true;
 
 function refuseWithRegistrations(state: ReservationState): void {
   if (state.registrations.size > 0 || state.reservation?.kind === 'persistent') throw new ReservationConflictError();

@@ -130,3 +130,49 @@ test('opening a directory or a missing file fails', async () => {
   await assert.rejects(openFileDevice(path.join(dir, 'missing.img')), { code: 'ENOENT' });
   await assert.rejects(openFileDevice(dir));
 });
+
+test('small requests run synchronously when asked (memory file systems), with the same results', async () => {
+  const file = tmpFile();
+  fs.writeFileSync(file, Buffer.alloc(8192, 0x22));
+  const d = await openFileDevice(file, { syncReadMaxBytes: 4096, syncWriteMaxBytes: 4096 });
+  try {
+    assert.equal(d.syncReadMaxBytes, 4096);
+    const data = Buffer.alloc(4096, 0x5a);
+    let called = false;
+    const written = new Promise<void>((resolve, reject) =>
+      d.write(data, 4096, false, (err) => {
+        called = true;
+        return err === null ? resolve() : reject(err);
+      }),
+    );
+    assert.equal(called, false, 'done is never called from inside write()');
+    await written;
+    assert.deepEqual(fs.readFileSync(file).subarray(4096), data);
+    const back = Buffer.alloc(4096);
+    await read(d, back, 4096);
+    assert.deepEqual(back, data);
+    // Larger than the limit: the thread pool, same bytes.
+    const all = Buffer.alloc(8192);
+    await read(d, all, 0);
+    assert.ok(all.subarray(0, 4096).every((b) => b === 0x22));
+    fs.truncateSync(file, 4096 + 100);
+    const past = Buffer.alloc(4096, 0xff);
+    await read(d, past, 4096);
+    assert.ok(past.subarray(0, 100).every((b) => b === 0x5a) && past.subarray(100).every((b) => b === 0), 'zero-filled past end of file');
+  } finally {
+    await close(d);
+  }
+});
+
+test('files on tmpfs get synchronous small I/O by default; others do not', async () => {
+  const file = tmpFile();
+  await createSparseFile(file, 4096);
+  const d = await openFileDevice(file);
+  const onTmpfs = (await fs.promises.statfs(dir)).type === 0x01021994;
+  try {
+    assert.equal(d.syncReadMaxBytes, onTmpfs ? 64 * 1024 : 0);
+    assert.equal(d.syncWriteMaxBytes, onTmpfs ? 1024 * 1024 : 0);
+  } finally {
+    await close(d);
+  }
+});

@@ -2,6 +2,16 @@
 // Opening is async (stat, realpath, sysfs); the I/O path is plain callback fs.read/fs.write on
 // one fd, with no promise and no allocation per request beyond the closure that loops on
 // short transfers.
+//
+// Speed: on a memory file system (tmpfs, ramfs) a read or write is a memcpy that can never wait
+// for a disk, and handing a 4 KiB copy to the libuv thread pool costs far more than the copy
+// (a wake-up of a pool thread, a context switch on a small machine, an async handle back):
+// measured on 2 cores, 4 KiB random reads went from 50k to 77k IOPS and 4 KiB writes from 31k
+// to 59k when small requests ran synchronously. Writes up to 1 MiB are synchronous too (the
+// 1 MiB write bench took 25% less time); large reads stay on the pool, where their copy can
+// overlap with the event loop's socket work (synchronous 1 MiB reads measured no better).
+// Disk-backed files always use the pool: a page-cache miss (or dirty-page throttling on a
+// write) would stall every connection.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -13,6 +23,13 @@ export interface FileDeviceOptions {
   readonly readOnly?: boolean;
   /** Logical block size in bytes; a power of two from 512 to 65536. */
   readonly blockSize?: number;
+  /**
+   * Reads of at most this many bytes run synchronously on the event loop (0: never).
+   * Default: SYNC_READ_MAX_BYTES when the file lives on a memory file system, else 0.
+   */
+  readonly syncReadMaxBytes?: number;
+  /** The same for non-durable writes. Default: SYNC_WRITE_MAX_BYTES on a memory file system, else 0. */
+  readonly syncWriteMaxBytes?: number;
 }
 
 /** What openFileDevice learned about the file, kept for `disk info` style reporting. */
@@ -21,6 +38,16 @@ export interface FileDeviceInfo {
   readonly realPath: string;
   readonly isBlockDevice: boolean;
 }
+
+/**
+ * Largest read done synchronously on a memory file system: a 64 KiB memcpy takes a few
+ * microseconds, about what the thread-pool round trip costs.
+ */
+export const SYNC_READ_MAX_BYTES = 64 * 1024;
+/** Largest write done synchronously on a memory file system (the common large write size). */
+export const SYNC_WRITE_MAX_BYTES = 1024 * 1024;
+/** statfs(2) f_type values of file systems whose data lives in RAM (linux/magic.h). */
+const MEMORY_FS_TYPES: ReadonlySet<number> = new Set([0x01021994 /* TMPFS_MAGIC */, 0x858458f6 /* RAMFS_MAGIC */]);
 
 /** Discard works through this many bytes at a time (one scratch buffer per discard). */
 const DISCARD_CHUNK_BYTES = 1024 * 1024;
@@ -71,6 +98,38 @@ function readFully(fd: number, target: Buffer, position: number, done: Done): vo
   fs.read(fd, target, 0, target.length, position, next);
 }
 
+/** Synchronous variants for memory file systems: the error, or null when all was transferred. */
+function readFullySync(fd: number, target: Buffer, position: number): NodeJS.ErrnoException | null {
+  try {
+    let offset = 0;
+    while (offset < target.length) {
+      const bytesRead = fs.readSync(fd, target, offset, target.length - offset, position + offset);
+      if (bytesRead === 0) {
+        target.fill(0, offset); // end of file, as in readFully
+        break;
+      }
+      offset += bytesRead;
+    }
+    return null;
+  } catch (err) {
+    return err as NodeJS.ErrnoException;
+  }
+}
+
+function writeFullySync(fd: number, source: Buffer, position: number): NodeJS.ErrnoException | null {
+  try {
+    let offset = 0;
+    while (offset < source.length) {
+      const written = fs.writeSync(fd, source, offset, source.length - offset, position + offset);
+      if (written === 0) return errnoError('EIO', 'write made no progress');
+      offset += written;
+    }
+    return null;
+  } catch (err) {
+    return err as NodeJS.ErrnoException;
+  }
+}
+
 export class FileDevice implements BlockDevice {
   readonly canDiscard = false;
 
@@ -81,6 +140,9 @@ export class FileDevice implements BlockDevice {
     readonly readOnly: boolean,
     readonly id: string,
     readonly info: FileDeviceInfo,
+    /** See FileDeviceOptions. */
+    readonly syncReadMaxBytes = 0,
+    readonly syncWriteMaxBytes = 0,
   ) {}
 
   private outOfRange(offsetBytes: number, lengthBytes: number): NodeJS.ErrnoException | null {
@@ -93,12 +155,15 @@ export class FileDevice implements BlockDevice {
   read(target: Buffer, offsetBytes: number, done: Done): void {
     const err = this.outOfRange(offsetBytes, target.length);
     if (err !== null) return process.nextTick(done, err);
+    // done stays asynchronous either way: callers finish their bookkeeping first.
+    if (target.length <= this.syncReadMaxBytes) return process.nextTick(done, readFullySync(this.fd, target, offsetBytes));
     readFully(this.fd, target, offsetBytes, done);
   }
 
   write(source: Buffer, offsetBytes: number, durable: boolean, done: Done): void {
     const err = this.readOnly ? errnoError('EROFS', 'device is read-only') : this.outOfRange(offsetBytes, source.length);
     if (err !== null) return process.nextTick(done, err);
+    if (!durable && source.length <= this.syncWriteMaxBytes) return process.nextTick(done, writeFullySync(this.fd, source, offsetBytes));
     if (!durable) return writeFully(this.fd, source, offsetBytes, done);
     writeFully(this.fd, source, offsetBytes, (writeErr) => {
       if (writeErr !== null) return done(writeErr);
@@ -170,6 +235,16 @@ export function deviceIdForPath(realPath: string): string {
   return createHash('sha256').update(realPath).digest('hex').slice(0, 16);
 }
 
+/** True when the file's data lives in RAM (tmpfs, ramfs); false when unsure. */
+async function onMemoryFileSystem(realPath: string): Promise<boolean> {
+  try {
+    const stats = await fsp.statfs(realPath);
+    return MEMORY_FS_TYPES.has(stats.type);
+  } catch {
+    return false;
+  }
+}
+
 const openFd = promisify(fs.open);
 const closeFd = promisify(fs.close);
 const fstatBigint = (fd: number): Promise<fs.BigIntStats> =>
@@ -197,7 +272,11 @@ export async function openFileDevice(filePath: string, options: FileDeviceOption
     }
     const sizeBytes = rawSize - (rawSize % blockSize);
     const info: FileDeviceInfo = { path: filePath, realPath, isBlockDevice: stat.isBlockDevice() };
-    return new FileDevice(fd, blockSize, sizeBytes, readOnly, deviceIdForPath(realPath), info);
+    // A block device (a brd RAM disk included) goes through the block layer: keep the pool.
+    const inMemory = stat.isFile() && (await onMemoryFileSystem(realPath));
+    const syncReadMaxBytes = options.syncReadMaxBytes ?? (inMemory ? SYNC_READ_MAX_BYTES : 0);
+    const syncWriteMaxBytes = options.syncWriteMaxBytes ?? (inMemory ? SYNC_WRITE_MAX_BYTES : 0);
+    return new FileDevice(fd, blockSize, sizeBytes, readOnly, deviceIdForPath(realPath), info, syncReadMaxBytes, syncWriteMaxBytes);
   } catch (err) {
     await closeFd(fd);
     throw err;

@@ -70,14 +70,29 @@ describe('sessions', () => {
     ini.close();
   });
 
-  test('an idle initiator is pinged with NOP-In and dropped when it does not answer', async () => {
+  test('an initiator that answered pings before and then goes silent is dropped', async () => {
     const ini = await RawInitiator.connect(s.iscsiPort);
+    ini.answerPings = true;
     assert.equal((await ini.login(KEYS, Buffer.from([0x80, 0, 0, 2, 0, 1]))).statusClass, 0);
+    await new Promise((r) => setTimeout(r, 700)); // one ping answered
+    ini.answerPings = false;
     const ping = await ini.next(2000);
     assert.ok(ping?.kind === 'nop-in', `expected a NOP-In ping, got ${ping?.kind}`);
     assert.equal(ping.initiatorTaskTag, 0xffffffff);
     assert.notEqual(ping.targetTransferTag, 0xffffffff, 'a ping asks for an answer with its TTT');
-    assert.ok(await ini.waitClosed(3000), 'an initiator that never answers is disconnected');
+    assert.ok(await ini.waitClosed(3000), 'an initiator that stops answering is disconnected');
+  });
+
+  test('an initiator that never answers pings (iPXE ignores them) is kept', async () => {
+    const ini = await RawInitiator.connect(s.iscsiPort);
+    assert.equal((await ini.login(KEYS, Buffer.from([0x80, 0, 0, 5, 0, 1]))).statusClass, 0);
+    const ping = await ini.next(2000);
+    assert.ok(ping?.kind === 'nop-in');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(ini.closed, false, 'silence from an initiator that never answered proves nothing');
+    const pdus = await ini.command(read10(0, 1), 512);
+    assert.equal(pdus.filter((p) => p.kind === 'data-in').length, 1);
+    ini.close();
   });
 
   test('diskless sessions (the real CLI) lists live sessions with bytes read', async () => {

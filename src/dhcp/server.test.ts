@@ -1,0 +1,96 @@
+// The thin server on loopback with unprivileged ports: malformed datagrams are dropped and
+// counted, unicast exchanges answered, leases journaled across a restart, port 4011 served.
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import pino from 'pino';
+import type { BootPolicy } from '../boot/types.ts';
+import type { DhcpBootEvent, DhcpServerOptions } from './server.ts';
+import { startDhcpServer } from './server.ts';
+import { buildRequest, PXE_BIOS_VENDOR } from './test-requests.ts';
+import { decodeDhcpMessage, encodeDhcpMessage, readMessageType } from './wire/packet.ts';
+import type { DhcpMessage } from './wire/packet.ts';
+import { MessageType } from './wire/option-codes.ts';
+
+const policy: BootPolicy = { decide: (client, server) => ({ bootFile: client.platform === 'bios' ? 'undionly.kpxe' : 'ipxe.efi', nextServer: server }) };
+const base = 20000 + Math.floor(Math.random() * 20000);
+let portSeq = 0;
+const nextPorts = (): { dhcp: number; pxe: number; client: number } => {
+  portSeq += 3;
+  return { dhcp: base + portSeq, pxe: base + portSeq + 1, client: base + portSeq + 2 };
+};
+
+function options(ports: ReturnType<typeof nextPorts>, extra: Partial<DhcpServerOptions> = {}): DhcpServerOptions {
+  return {
+    mode: 'full', serverAddress: '127.0.0.1', policy, log: pino({ level: 'silent' }), ports,
+    subnets: [{ network: '127.0.0.0', prefixLength: 8, leaseTimeSeconds: 600, pool: { first: '127.0.0.2', last: '127.0.0.20' } }],
+    ...extra,
+  };
+}
+
+async function exchange(client: dgram.Socket, request: DhcpMessage, port: number): Promise<DhcpMessage> {
+  const reply = new Promise<DhcpMessage>((resolve) => client.once('message', (b) => resolve(decodeDhcpMessage(b))));
+  client.send(encodeDhcpMessage(request), port, '127.0.0.1');
+  return reply;
+}
+
+async function clientSocket(port: number): Promise<dgram.Socket> {
+  const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  await new Promise<void>((resolve) => s.bind(port, '0.0.0.0', resolve));
+  return s;
+}
+
+test('malformed datagrams are dropped and counted; the server keeps answering', async () => {
+  const ports = nextPorts();
+  const events: DhcpBootEvent[] = [];
+  const server = await startDhcpServer(options(ports, { onEvent: (e) => events.push(e) }));
+  const client = await clientSocket(ports.client);
+  try {
+    client.send(Buffer.from('not dhcp at all'), ports.dhcp, '127.0.0.1');
+    client.send(Buffer.alloc(300, 0xff), ports.dhcp, '127.0.0.1');
+    const ack = await exchange(client, buildRequest({ type: MessageType.Inform, ciaddr: '127.0.0.1', mac: '52:54:00:00:00:01' }), ports.dhcp);
+    assert.equal(readMessageType(ack), MessageType.Ack);
+    assert.equal(server.stats.malformed, 2);
+    assert.equal(server.stats.replies, 1);
+    assert.deepEqual(events.map((e) => e.kind), ['inform', 'ack']);
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
+test('a renewed lease is journaled and still there after a restart', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dl-dhcp-server-'));
+  const ports = nextPorts();
+  const client = await clientSocket(ports.client);
+  try {
+    const first = await startDhcpServer(options(ports, { leaseDir: dir }));
+    const ack = await exchange(client, buildRequest({ type: MessageType.Request, ciaddr: '127.0.0.5', mac: '52:54:00:00:00:05' }), ports.dhcp);
+    assert.equal(ack.yiaddr, '127.0.0.5');
+    await first.close();
+    const second = await startDhcpServer(options(ports, { leaseDir: dir }));
+    assert.deepEqual(second.leases().map((l) => [l.ip, l.mac, l.state]), [['127.0.0.5', '52:54:00:00:00:05', 'bound']]);
+    await second.close();
+  } finally {
+    client.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('proxy mode answers a PXE REQUEST on the 4011 port at its source, with the boot file', async () => {
+  const ports = nextPorts();
+  const server = await startDhcpServer(options(ports, { mode: 'proxy', subnets: [] }));
+  const client = await clientSocket(ports.client);
+  try {
+    const ack = await exchange(client, buildRequest({ type: MessageType.Request, ciaddr: '127.0.0.9', vendorClass: PXE_BIOS_VENDOR, arch: 0 }), ports.pxe);
+    assert.equal(readMessageType(ack), MessageType.Ack);
+    assert.equal(ack.yiaddr, '0.0.0.0');
+    assert.equal(ack.file, 'undionly.kpxe');
+  } finally {
+    client.close();
+    await server.close();
+  }
+});

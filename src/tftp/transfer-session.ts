@@ -1,0 +1,165 @@
+// The I/O edge of one read transfer: its own UDP socket (a fresh TID, RFC 1350 section 4), one
+// timer, and a WindowSender. It feeds packets and timeouts to the pure state machine in
+// transfer.ts and performs the actions that come back.
+import type { Socket } from 'node:dgram';
+import type { Logger } from 'pino';
+import { assertNever, DecodeError } from '../lib/errors.ts';
+import type { FileSource, TftpPeer } from './files.ts';
+import type { Step, TftpAction, Transfer, TransferConfig } from './transfer.ts';
+import { onPacket, onTimeout, startTransfer, transferStats } from './transfer.ts';
+import type { ClientPacket, TftpOption } from './wire.ts';
+import { decodeClientPacket, encodeErrorPacket, ErrorCode } from './wire.ts';
+import { WindowSender } from './window-sender.ts';
+
+export type SessionEnd = Extract<TftpAction, { kind: 'done' | 'failed' }> | { readonly kind: 'aborted'; readonly message: string; readonly stats: ReturnType<typeof transferStats> };
+
+export interface SessionDeps {
+  readonly socket: Socket;
+  readonly peer: TftpPeer;
+  readonly source: FileSource;
+  readonly config: TransferConfig;
+  readonly log: Logger;
+  readonly onEnd: (end: SessionEnd) => void;
+}
+
+const now = (): number => performance.now();
+
+export class TransferSession {
+  private state: Transfer | null = null;
+  private sender: WindowSender | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  /** When the armed timer is due, and when the state machine wants it (lazy re-arming). */
+  private timerDueMs = 0;
+  private deadlineMs = 0;
+  private ended = false;
+
+  constructor(private readonly deps: SessionDeps) {
+    deps.socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo.address, rinfo.port));
+    deps.socket.on('error', (err) => {
+      deps.log.debug({ err }, 'transfer socket error');
+    });
+  }
+
+  start(options: readonly TftpOption[]): void {
+    const [s, actions] = startTransfer(options, this.deps.source.size, this.deps.config, now());
+    this.state = s;
+    this.sender = new WindowSender(
+      this.deps.source,
+      s.blockSize,
+      s.windowSize,
+      (parts, cb) => this.deps.socket.send(parts, this.deps.peer.port, this.deps.peer.address, cb),
+      (err) => this.abort(ErrorCode.NotDefined, 'Read error', `file read failed: ${err.message}`),
+      (err) => this.deps.log.debug({ err }, 'DATA send failed'),
+    );
+    this.deps.log.debug({ blockSize: s.blockSize, windowSize: s.windowSize, size: s.size, oack: s.oack !== null }, 'transfer started');
+    this.perform(actions);
+  }
+
+  /** Ends the transfer from outside (server shutdown) or after a read error, telling the peer. */
+  abort(code: number, wireMessage: string, logMessage: string): void {
+    if (this.ended || this.state === null) return;
+    this.sendPacket(encodeErrorPacket(code, wireMessage));
+    this.end({ kind: 'aborted', message: logMessage, stats: transferStats(this.state, now()) });
+  }
+
+  private onMessage(msg: Buffer, address: string, port: number): void {
+    if (this.ended || this.state === null) return;
+    if (address !== this.deps.peer.address || port !== this.deps.peer.port) {
+      // RFC 1350 section 4: a packet from a stranger gets ERROR 5 and does not disturb us.
+      this.deps.log.debug({ from: `${address}:${port}` }, 'packet from an unknown TID');
+      this.deps.socket.send(encodeErrorPacket(ErrorCode.UnknownTid, 'Unknown transfer ID'), port, address);
+      return;
+    }
+    let packet: ClientPacket;
+    try {
+      packet = decodeClientPacket(msg);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) {
+        this.deps.log.error({ err, hex: msg.toString('hex') }, 'decoder bug: not a DecodeError'); // fuzzing says never
+        return;
+      }
+      this.deps.log.debug({ err: err.message, code: err.code }, 'malformed packet dropped');
+      this.deps.log.trace({ hex: msg.toString('hex') }, 'malformed packet');
+      return;
+    }
+    this.apply(onPacket(this.state, packet, now()));
+  }
+
+  private apply([s, actions]: Step): void {
+    this.state = s;
+    this.perform(actions);
+  }
+
+  private perform(actions: readonly TftpAction[]): void {
+    for (const a of actions) {
+      if (this.ended) return;
+      switch (a.kind) {
+        case 'send':
+          this.sendPacket(a.packet);
+          break;
+        case 'send-data':
+          this.sender?.sendRange(a.first, a.last);
+          break;
+        case 'set-timer':
+          this.armTimer(a.ms);
+          break;
+        case 'done':
+        case 'failed':
+          this.end(a);
+          break;
+        default:
+          assertNever(a);
+      }
+    }
+  }
+
+  private sendPacket(packet: Buffer): void {
+    this.deps.socket.send(packet, this.deps.peer.port, this.deps.peer.address, (err) => {
+      if (err !== null) this.deps.log.debug({ err }, 'send failed');
+    });
+  }
+
+  /**
+   * The state machine re-arms the timer on every window. Rather than clear and create a timer
+   * per ACK, keep one and, when it fires early, sleep on to the latest deadline.
+   */
+  private armTimer(ms: number): void {
+    const t = now();
+    this.deadlineMs = t + ms;
+    if (this.timer !== null && this.timerDueMs <= this.deadlineMs) return;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timerDueMs = this.deadlineMs;
+    this.timer = setTimeout(this.onTimer, ms);
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = null;
+    if (this.ended || this.state === null) return;
+    const t = now();
+    if (t < this.deadlineMs - 1) {
+      this.timerDueMs = this.deadlineMs;
+      this.timer = setTimeout(this.onTimer, this.deadlineMs - t);
+      return;
+    }
+    this.apply(onTimeout(this.state, t));
+  };
+
+  private end(end: SessionEnd): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    // A read may still be filling the chunk: close the file only once it is done.
+    if (this.sender === null) this.deps.source.close();
+    else this.sender.close(() => this.deps.source.close());
+    // Let a final ERROR leave before the socket goes; a closed socket drops queued sends.
+    setImmediate(() => {
+      try {
+        this.deps.socket.close();
+      } catch {
+        // already closed
+      }
+    });
+    this.deps.onEnd(end);
+  }
+}

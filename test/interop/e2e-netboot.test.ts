@@ -1,0 +1,129 @@
+// End to end with ../shared/e2e mode b: diskless is the only server on an isolated L2 network
+// (a namespace with a bridge and a tap that QEMU uses): DHCP, TFTP, HTTP and iSCSI all come
+// from one `diskless serve`. Needs root (network namespaces).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { needTools, run } from '../helpers/tools.ts';
+
+const E2E = resolve('../shared/e2e');
+const NS = 'dl-e2e-b';
+const BOOT_IQN = 'iqn.2026-11.org.diskless.e2e:boot';
+const DATA_IQN = 'iqn.2026-11.org.diskless.e2e:data';
+const TWO_DISK_MAC = '52:54:00:00:00:02';
+const TOOLS = { 'qemu-system-x86_64': 'qemu-system-x86', nasm: 'nasm', ip: 'iproute2' };
+const env = { ...process.env, NS, TAP: 'tap0' };
+
+describe('a bare PXE machine boots with only diskless on its network (e2e mode b)', { concurrency: false }, () => {
+  let dir = '';
+  let image = '';
+  let server: ChildProcess | null = null;
+  let serverLog = '';
+  let skipReason: string | null = null;
+
+  before(async () => {
+    if (process.getuid?.() !== 0) {
+      skipReason = 'needs root for network namespaces';
+      return;
+    }
+    dir = mkdtempSync(join(tmpdir(), 'diskless-e2e-b-'));
+    image = join(dir, 'bootcheck.img');
+    const made = await run('bash', [join(E2E, 'make-image.sh'), '-o', image]);
+    if (made.code !== 0) throw new Error(`make-image.sh failed: ${made.stderr}`);
+    writeFileSync(join(dir, 'data.img'), Buffer.alloc(16 * 1024 * 1024));
+    writeFileSync(
+      join(dir, 'diskless.yaml'),
+      [
+        'targets:',
+        `  - { iqn: ${BOOT_IQN}, luns: [{ lun: 0, path: ${image} }] }`,
+        `  - { iqn: ${DATA_IQN}, luns: [{ lun: 0, path: ${join(dir, 'data.img')} }] }`,
+        'machines:',
+        `  - mac: ${TWO_DISK_MAC}`,
+        '    name: two-disks',
+        `    boot: { kind: sanboot, disks: [{ target: ${BOOT_IQN} }, { target: ${DATA_IQN} }] }`,
+        `unknownMachines: { kind: sanboot, disks: [{ target: ${BOOT_IQN} }] }`,
+      ].join('\n'),
+    );
+    await run('bash', [join(E2E, 'netns.sh'), 'down'], { env });
+    const up = await run('bash', [join(E2E, 'netns.sh'), 'up'], { env });
+    if (up.code !== 0) throw new Error(`netns.sh up failed: ${up.stderr}`);
+    server = spawn(
+      'ip',
+      ['netns', 'exec', NS, process.execPath, 'bin/diskless.js', 'serve', '--config', join(dir, 'diskless.yaml'), '--dhcp', 'full', '--interface', 'br0', '--pool', '10.250.0.100-10.250.0.150', '--data-dir', dir, '--log-level', 'info'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    server.stdout?.on('data', (d: Buffer) => (serverLog += d.toString()));
+    server.stderr?.on('data', (d: Buffer) => (serverLog += d.toString()));
+    const deadline = Date.now() + 20000;
+    while (!/diskless is serving/.test(serverLog)) {
+      if (Date.now() > deadline || server.exitCode !== null) throw new Error(`diskless did not start:\n${serverLog}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+
+  after(async () => {
+    server?.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    server?.kill('SIGKILL');
+    if (process.getuid?.() === 0) await run('bash', [join(E2E, 'netns.sh'), 'down'], { env });
+    if (dir !== '') {
+      writeFileSync(join(process.cwd(), 'e2e-netboot-server.log'), serverLog);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  function ready(t: { skip: (reason: string) => void; name: string }): boolean {
+    if (skipReason !== null) {
+      if (process.env.CI === 'true') throw new Error(skipReason);
+      process.stderr.write(`skipping "${t.name}": ${skipReason}\n`);
+      t.skip(skipReason);
+      return false;
+    }
+    return existsSync(image);
+  }
+
+  async function boot(args: string[], log: string) {
+    return run('bash', [join(E2E, 'qemu-boot.sh'), '-m', 'b', '-i', image, '-l', join(dir, log), '-t', '150', ...args], { timeoutMs: 200000, env });
+  }
+
+  test('BIOS, e1000: DHCP, HTTP script, iSCSI sanboot, CRC matches', async (t) => {
+    if (!needTools(t, TOOLS) || !ready(t)) return;
+    const r = await boot([], 'bios-e1000.log');
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}\n--- server log ---\n${serverLog.slice(-3000)}`);
+    assert.match(r.stdout, /PASS: SAN boot OK/);
+  });
+
+  test('BIOS, virtio-net', async (t) => {
+    if (!needTools(t, TOOLS) || !ready(t)) return;
+    const r = await boot(['-n', 'virtio-net-pci'], 'bios-virtio.log');
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /PASS: SAN boot OK/);
+  });
+
+  test('a two-disk machine hooks 0x81 and boots from 0x80', async (t) => {
+    if (!needTools(t, TOOLS) || !ready(t)) return;
+    const before = serverLog.length;
+    const r = await boot(['-n', `e1000,mac=${TWO_DISK_MAC}`], 'two-disks.log');
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /PASS: SAN boot OK/);
+    const log = serverLog.slice(before);
+    assert.match(log, new RegExp(`"target":"${DATA_IQN.replace(/\./g, '\\.')}"[^\\n]*login complete|login complete[^\\n]*"target":"${DATA_IQN.replace(/\./g, '\\.')}"`), 'the data disk was hooked');
+    assert.match(readFileSync(join(dir, 'two-disks.log'), 'latin1'), /SANBOOT-OK drive=80/);
+  });
+
+  test('UEFI without an iPXE ROM: OVMF gets ipxe.efi over TFTP, iPXE fetches its script and logs in', async (t) => {
+    if (!needTools(t, TOOLS) || !ready(t)) return;
+    if (!existsSync('/usr/share/ovmf/OVMF.fd')) throw new Error('/usr/share/ovmf/OVMF.fd is missing: apt-get install ovmf');
+    const before = serverLog.length;
+    // This MBR image cannot boot under UEFI (no EFI system partition): the harness reports
+    // boot-failed; what matters is that the whole chain up to the iSCSI login happened.
+    await boot(['-f', 'uefi', '-n', 'virtio-net-pci,romfile='], 'uefi.log');
+    const log = serverLog.slice(before);
+    assert.match(log, /ipxe\.efi/, 'OVMF fetched ipxe.efi over TFTP');
+    assert.match(log, /boot script/, 'iPXE fetched its script');
+    assert.match(log, /login complete/, 'iPXE logged in to the iSCSI target');
+  });
+});
