@@ -6,6 +6,7 @@ import { encodeInitiatorPdu } from '../../src/iscsi/pdu/initiator-encode.ts';
 import { decodeTargetPdu } from '../../src/iscsi/pdu/target-decode.ts';
 import { RESERVED_TAG, type InitiatorPdu, type LoginResponse, type TargetPdu } from '../../src/iscsi/pdu/types.ts';
 import { decodeTextKeys, encodeTextKeys } from '../../src/iscsi/text-keys.ts';
+import { crc32c, writeDigest } from '../../src/lib/crc32c.ts';
 
 export const TEST_INITIATOR = 'iqn.2026-11.org.diskless.test:initiator';
 
@@ -63,7 +64,28 @@ export class RawInitiator {
   }
 
   send(pdu: InitiatorPdu): void {
-    this.socket.write(encodeInitiatorPdu(pdu));
+    this.socket.write(this.withDigests(encodeInitiatorPdu(pdu)));
+  }
+
+  /** Header and data digests on, both ways (call after a login that negotiated CRC32C). */
+  enableDigests(): void {
+    this.digests = true;
+    this.#framer.setDigests(true, true);
+  }
+
+  digests = false;
+
+  /** BHS + CRC32C, then data and padding + CRC32C (RFC 7143 section 13.1); no AHS here. */
+  withDigests(encoded: Buffer): Buffer {
+    if (!this.digests) return encoded;
+    const header = encoded.subarray(0, 48);
+    const rest = encoded.subarray(48);
+    const hd = Buffer.alloc(4);
+    writeDigest(hd, 0, crc32c(header));
+    if (rest.length === 0) return Buffer.concat([header, hd]);
+    const dd = Buffer.alloc(4);
+    writeDigest(dd, 0, crc32c(rest));
+    return Buffer.concat([header, hd, rest, dd]);
   }
 
   /** The next PDU from the target, or null if the connection closes or the time runs out. */

@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { RawInitiator } from '../helpers/initiator.ts';
 import { startTestServer, TEST_IQN, type TestServer } from '../helpers/server.ts';
 import { encodeTextKeys } from '../../src/iscsi/text-keys.ts';
+import { encodeInitiatorPdu } from '../../src/iscsi/pdu/initiator-encode.ts';
 import { RejectReason } from '../../src/iscsi/pdu/types.ts';
 
 const NORMAL: Array<[string, string]> = [
@@ -133,6 +134,58 @@ describe('bad input', () => {
     initiator.sendRaw(Buffer.alloc(1000, 0xee)); // half a Data-Out header, then gone
     initiator.close();
     await assertServerHealthy(s.iscsiPort);
+  });
+
+  test('CRC32C header and data digests: negotiated, checked, and a bad digest is answered', async () => {
+    const initiator = await RawInitiator.connect(s.iscsiPort);
+    const login = await initiator.login([
+      ['TargetName', TEST_IQN],
+      ['SessionType', 'Normal'],
+      ['HeaderDigest', 'CRC32C,None'],
+      ['DataDigest', 'CRC32C,None'],
+      ['ImmediateData', 'Yes'],
+      ['MaxRecvDataSegmentLength', '65536'],
+    ]);
+    assert.equal(login.statusClass, 0);
+    const keys = initiator.keysOf(login);
+    assert.equal(keys.get('HeaderDigest'), 'CRC32C');
+    assert.equal(keys.get('DataDigest'), 'CRC32C');
+    initiator.enableDigests();
+    // A write with immediate data and a read back, both with digests on every PDU.
+    const block = Buffer.alloc(512, 0x5a);
+    const cdb = Buffer.alloc(16);
+    cdb[0] = 0x2a;
+    cdb.writeUInt32BE(100, 2);
+    cdb.writeUInt16BE(1, 7);
+    initiator.send({
+      kind: 'scsi-command', immediate: false, final: true, read: false, write: true, taskAttribute: 1, lun: 0n,
+      initiatorTaskTag: 500, expectedDataTransferLength: 512, cmdSn: initiator.cmdSn++, expStatSn: initiator.expStatSn,
+      cdb, ahs: Buffer.alloc(0), data: block,
+    });
+    const written = await initiator.next();
+    assert.ok(written?.kind === 'scsi-response' && written.status === 0, `write failed: ${written?.kind}`);
+    const read = Buffer.alloc(10);
+    read[0] = 0x28;
+    read.writeUInt32BE(100, 2);
+    read.writeUInt16BE(1, 7);
+    const pdus = await initiator.command(read, 512);
+    const dataIn = pdus.at(-1);
+    assert.ok(dataIn?.kind === 'data-in' && dataIn.data.equals(block), 'read back with digests');
+    // A NOP-Out whose data digest is wrong: Reject, reason data digest error (RFC 7143 7.8).
+    initiator.digests = false;
+    const nop = encodeInitiatorPdu({ kind: 'nop-out', immediate: true, lun: 0n, initiatorTaskTag: 9, targetTransferTag: 0xffffffff, cmdSn: initiator.cmdSn, expStatSn: initiator.expStatSn, data: Buffer.from('abcd') });
+    initiator.digests = true;
+    const good = initiator.withDigests(nop);
+    good.writeUInt32LE((good.readUInt32LE(good.length - 4) ^ 1) >>> 0, good.length - 4);
+    initiator.sendRaw(good);
+    const reject = await initiator.next();
+    assert.ok(reject?.kind === 'reject', `expected a Reject, got ${reject?.kind}`);
+    assert.equal(reject.reason, RejectReason.DataDigestError);
+    // A header digest error cannot be trusted at all: the connection is dropped.
+    const badHeader = initiator.withDigests(nop);
+    badHeader[48] = (badHeader[48] ?? 0) ^ 0xff;
+    initiator.sendRaw(badHeader);
+    assert.ok(await initiator.waitClosed(), 'a header digest error closes the connection');
   });
 
   test('NOP-Out with a tag is echoed by NOP-In with the same data', async () => {
