@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { BootPolicy } from '../boot/types.ts';
 import { DecodeError } from '../lib/errors.ts';
 import { interfaceIpv4 } from '../lib/net.ts';
+import { bindUdp } from '../lib/udp.ts';
 import type { SubnetConfig } from './addressing.ts';
 import type { Lease } from './leases.ts';
 import { LeaseTable } from './leases.ts';
@@ -90,16 +91,6 @@ const EVENT_KINDS: Readonly<Record<number, DhcpEventKind>> = {
   [MessageType.Decline]: 'decline', [MessageType.Ack]: 'ack', [MessageType.Nak]: 'nak',
   [MessageType.Release]: 'release', [MessageType.Inform]: 'inform',
 };
-
-function bind(socket: dgram.Socket, port: number, address: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind({ port, address, exclusive: true }, () => {
-      socket.off('error', reject);
-      resolve();
-    });
-  });
-}
 
 export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServer> {
   const found = opts.serverAddress ?? (opts.interface === undefined ? null : interfaceIpv4(opts.interface)?.address ?? null);
@@ -196,9 +187,9 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
   };
 
   try {
-    await bind(wild, ports.dhcp, '0.0.0.0');
-    await bind(local, ports.dhcp, serverAddress);
-    if (pxe !== null) await bind(pxe, ports.pxe, '0.0.0.0');
+    await bindUdp(wild, '0.0.0.0', ports.dhcp);
+    await bindUdp(local, serverAddress, ports.dhcp);
+    if (pxe !== null) await bindUdp(pxe, '0.0.0.0', ports.pxe);
   } catch (err) {
     for (const s of sockets) s.close();
     await store?.close();

@@ -2,10 +2,10 @@
 // Requests arrive here; each accepted read gets its own TransferSession with its own socket.
 // A malformed datagram is logged and dropped: nothing a client sends can stop this loop.
 import { createSocket } from 'node:dgram';
-import type { Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import { assertNever, DecodeError } from '../lib/errors.ts';
+import { bindUdp } from '../lib/udp.ts';
 import type { FileSource, OpenResult, TftpFileProvider, TftpPeer } from './files.ts';
 import { TftpError } from './files.ts';
 import type { TransferConfig } from './transfer.ts';
@@ -66,16 +66,6 @@ export interface TftpServer {
 
 type Counters = { -readonly [K in keyof TftpServerStats]: TftpServerStats[K] };
 
-function bindSocket(socket: Socket, address: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind({ address, port, exclusive: true }, () => {
-      socket.off('error', reject);
-      resolve();
-    });
-  });
-}
-
 export async function startTftpServer(options: TftpServerOptions): Promise<TftpServer> {
   const address = options.address ?? '0.0.0.0';
   const family = isIPv6(address) ? 'udp6' : 'udp4';
@@ -89,7 +79,7 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
 
   const socket = createSocket({ type: family });
   socket.on('error', (err) => log.error({ err }, 'listening socket error'));
-  await bindSocket(socket, address, options.port ?? 69);
+  await bindUdp(socket, address, options.port ?? 69);
   const boundPort = socket.address().port;
 
   const emit = (event: TftpEvent): void => {
@@ -142,7 +132,7 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
   const startSession = async (key: string, peer: TftpPeer, request: RequestPacket, source: FileSource, startedMs: number, plog: Logger): Promise<void> => {
     const tid = createSocket({ type: family });
     try {
-      await bindSocket(tid, address, 0);
+      await bindUdp(tid, address, 0);
     } catch (err) {
       sessions.delete(key);
       counters.active--;
