@@ -3,10 +3,11 @@
 // Also the server CPU time per I/O from /proc/PID/stat around each run.
 // Needs: tgt, libiscsi-bin, qemu-utils, qemu-block-extra (see .ci/run). Loopback only.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'node:net';
+import { CLOCK_TICKS, cpuTicks, median, roundOrder } from './lib/harness.ts';
 
 const IMAGE = '/dev/shm/diskless-bench.img';
 const IMAGE_BYTES = 512 * 1024 * 1024;
@@ -18,7 +19,6 @@ const PAIRS = Number(process.env.BENCH_PAIRS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /** Runs only the workloads whose name contains this text (e.g. BENCH_ONLY='1 MiB sequential write'). */
 const ONLY = process.env.BENCH_ONLY ?? '';
-const CLOCK_TICKS = 100;
 
 interface Peer {
   readonly name: 'tgtd' | 'diskless';
@@ -40,12 +40,6 @@ function fillImage(): void {
     writeSync(fd, chunk);
   }
   closeSync(fd);
-}
-
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime + stime
 }
 
 async function waitPort(port: number): Promise<void> {
@@ -148,12 +142,6 @@ async function measure(workload: Workload, peer: Peer): Promise<Sample> {
   return { mibps: r.mibps, iops: r.iops, cpuUsPerIo: (cpuSeconds * 1e6) / Math.max(1, r.ios) };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
-
 async function main(): Promise<void> {
   process.stdout.write(`filling ${IMAGE} (${IMAGE_BYTES / 1048576} MiB of random data)\n`);
   fillImage();
@@ -168,7 +156,7 @@ async function main(): Promise<void> {
       const samples: Record<string, Sample[]> = { tgtd: [], diskless: [] };
       for (let pair = 0; pair < PAIRS; pair++) {
         // Alternate which peer goes first, so warm-up and drift hit both alike.
-        const order = pair % 2 === 0 ? peers : [...peers].reverse();
+        const order = roundOrder(peers, pair);
         for (const peer of order) samples[peer.name]?.push(await measure(workload, peer));
       }
       const m = (name: string, key: keyof Sample) => median((samples[name] ?? []).map((s) => s[key]));

@@ -12,6 +12,15 @@ import { startDhcpServer, type DhcpServer } from './dhcp/server.ts';
 import { subnetFromConfig } from './dhcp/subnet-from-config.ts';
 import { createBootPolicy } from './boot/policy.ts';
 import { DisklessError } from './lib/errors.ts';
+import { BootEventLog, type BootEventKind } from './events/boot-events.ts';
+
+const DHCP_EVENT_KINDS: Readonly<Record<string, BootEventKind>> = {
+  discover: 'dhcp-discover',
+  offer: 'dhcp-offer',
+  request: 'dhcp-request',
+  ack: 'dhcp-ack',
+  nak: 'dhcp-nak',
+};
 import { IscsiServer } from './iscsi/server.ts';
 import { TargetDirectory, type ExportedTarget } from './iscsi/target-directory.ts';
 import { BlockLogicalUnit } from './scsi/logical-unit.ts';
@@ -26,6 +35,7 @@ export interface RunningServer {
   readonly httpPort: number;
   readonly tftpPort: number | null;
   readonly dhcp: DhcpServer | null;
+  readonly events: BootEventLog;
   readonly targets: TargetDirectory;
   close(): Promise<void>;
 }
@@ -55,6 +65,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     throw err;
   }
   const targets = new TargetDirectory(exported);
+  const events = new BootEventLog();
   const iscsi = new IscsiServer({
     targets,
     portalGroupTag: config.iscsi.portalGroupTag,
@@ -65,6 +76,13 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     advertise: config.advertise === undefined ? [] : [config.advertise],
     listen: config.listen,
     log: log.child({ proto: 'iscsi' }),
+    onEvent: (e) =>
+      events.record({
+        ip: e.ip,
+        kind: e.kind === 'login' ? 'iscsi-login' : e.kind === 'login-failed' ? 'iscsi-login-failed' : e.kind === 'first-read' ? 'iscsi-first-read' : 'iscsi-logout',
+        outcome: e.reason,
+        detail: { initiator: e.initiator, target: e.target },
+      }),
   });
   const iscsiPort = await iscsi.listen(config.iscsi.port, config.listen);
 
@@ -85,16 +103,29 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     inventory,
     files,
     sessions: () => iscsi.sessions(),
+    events,
+    onEvent: (e) => events.record({ mac: e.mac, ip: e.client, kind: 'script', outcome: e.outcome, detail: {} }),
     context: (hostSeen) => ({ server: config.advertise ?? hostSeen, iscsiPort, httpPort }),
   });
   await http.listen({ port: config.http.port, host: config.listen });
   const address = http.server.address();
   httpPort = typeof address === 'object' && address !== null ? address.port : config.http.port;
 
-  const dhcp = config.dhcp.mode === 'off' ? null : await startDhcp(config, inventory, advertised, { iscsiPort, httpPort }, log);
+  const dhcp = config.dhcp.mode === 'off' ? null : await startDhcp(config, inventory, advertised, { iscsiPort, httpPort }, log, events);
 
   const tftpEnabled = config.tftp.enabled ?? config.dhcp.mode !== 'off';
-  const tftp = tftpEnabled ? await startTftpServer({ address: config.listen, port: config.tftp.port, provider: files, log: log.child({ proto: 'tftp' }) }) : null;
+  const tftp = tftpEnabled
+    ? await startTftpServer({
+        address: config.listen,
+        port: config.tftp.port,
+        provider: files,
+        log: log.child({ proto: 'tftp' }),
+        onEvent: (e) => {
+          if (e.kind === 'tftp-start') return;
+          events.record({ ip: e.peer.address, kind: 'tftp', outcome: e.kind === 'tftp-done' ? 'ok' : (e.message ?? 'failed'), detail: { path: e.path, bytes: e.bytes, ms: e.ms, probe: e.probe ?? false } });
+        },
+      })
+    : null;
 
   return {
     iscsi,
@@ -102,6 +133,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     iscsiPort,
     httpPort,
     tftpPort: tftp?.port ?? null,
+    events,
     dhcp,
     targets,
     async close() {
@@ -114,7 +146,14 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   };
 }
 
-async function startDhcp(config: Readonly<Config>, inventory: Inventory, serverAddress: string, ports: { iscsiPort: number; httpPort: number }, log: Logger): Promise<DhcpServer> {
+async function startDhcp(
+  config: Readonly<Config>,
+  inventory: Inventory,
+  serverAddress: string,
+  ports: { iscsiPort: number; httpPort: number },
+  log: Logger,
+  events: BootEventLog,
+): Promise<DhcpServer> {
   const mode = config.dhcp.mode === 'proxy' ? 'proxy' : 'full';
   const own = config.dhcp.interface !== undefined ? interfaceIpv4(config.dhcp.interface) : null;
   if (config.dhcp.interface !== undefined && own === null) {
@@ -141,5 +180,13 @@ async function startDhcp(config: Readonly<Config>, inventory: Inventory, serverA
     leaseDir: join(config.dataDir, 'dhcp'),
     log: dhcpLog,
     ports: { dhcp: config.dhcp.port, pxe: config.dhcp.proxyPort },
+    onEvent: (e) =>
+      events.record({
+        mac: e.mac,
+        ip: e.ip,
+        kind: DHCP_EVENT_KINDS[e.kind] ?? 'dhcp-other',
+        outcome: e.reason ?? 'ok',
+        detail: { arch: e.arch, userClass: e.userClass, firmware: e.firmware, bootFile: e.bootFile },
+      }),
   });
 }

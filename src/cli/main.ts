@@ -1,6 +1,7 @@
 // The `diskless` command. One file per subcommand; each registers itself on the program.
 import { Command } from 'commander';
 import { registerDiskCommand } from './disk.ts';
+import { registerEventsCommand } from './events.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerSessionsCommand } from './sessions.ts';
 
@@ -14,6 +15,7 @@ program
 registerServeCommand(program);
 registerSessionsCommand(program);
 registerDiskCommand(program);
+registerEventsCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`diskless: ${err instanceof Error ? err.message : String(err)}\n`);

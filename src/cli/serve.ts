@@ -73,7 +73,11 @@ export function buildServeConfig(flags: ServeFlags): Readonly<Config> {
   if (flags.interface !== undefined) dhcp.interface = flags.interface;
   if (flags.pool !== undefined) dhcp.pool = parsePool(flags.pool);
   const tftp: Record<string, unknown> = {};
-  if (flags.tftpPort !== undefined) tftp.port = parsePort('--tftp-port', flags.tftpPort);
+  if (flags.tftpPort !== undefined) {
+    // Naming a TFTP port asks for TFTP, also when DHCP is off (another DHCP server points here).
+    tftp.port = parsePort('--tftp-port', flags.tftpPort);
+    tftp.enabled = true;
+  }
 
   if (flags.config !== undefined) {
     if (flags.disk !== undefined) throw new Error('use either --config or --disk, not both');
@@ -143,7 +147,7 @@ export function registerServeCommand(program: Command): void {
     .option('--dhcp <mode>', 'full (DHCP server with a pool), proxy (beside your router) or off (default)')
     .option('--interface <name>', 'network interface for DHCP; its address goes into boot scripts')
     .option('--pool <first-last>', 'address pool for --dhcp full, e.g. 10.0.0.100-10.0.0.199')
-    .option('--tftp-port <port>', 'TFTP port (default 69)')
+    .option('--tftp-port <port>', 'serve TFTP on this port (default 69; on by default with --dhcp full or proxy)')
     .option('--data-dir <dir>', 'data directory (default ./data)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace')
     .action(async (flags: ServeFlags) => {

@@ -31,6 +31,8 @@ export interface LeaseView {
   byIp(ip: string): Lease | undefined;
   /** The client's most recently recorded lease. */
   byMac(mac: string): Lease | undefined;
+  /** Where to start looking for a free address (just after the last one recorded). */
+  scanHint?(): number;
 }
 
 export interface Reservation {
@@ -90,12 +92,21 @@ export function chooseAddress(view: LeaseView, plan: AddressPlan, mac: string, r
   if (previous !== undefined && previous.state !== 'declined' && isAvailableFor(view, plan, mac, previous.ip, nowMs)) return previous.ip;
   if (requested !== null && isAvailableFor(view, plan, mac, requested, nowMs)) return requested;
   if (plan.pool === null) return null;
+  // Start after the address handed out last, so a stream of new clients finds a never-used
+  // address at once instead of walking every lease from the start of the pool each time.
+  const first = ipToNumber(plan.pool.first);
+  const size = ipToNumber(plan.pool.last) - first + 1;
+  const hint = view.scanHint?.() ?? first;
+  const start = hint >= first && hint < first + size ? hint - first : 0;
   let oldest: { ip: string; since: number } | null = null;
-  for (let n = ipToNumber(plan.pool.first); n <= ipToNumber(plan.pool.last); n++) {
-    const ip = numberToIp(n);
-    if (!isAvailableFor(view, plan, mac, ip, nowMs)) continue;
+  for (let i = 0; i < size; i++) {
+    const ip = numberToIp(first + ((start + i) % size));
     const lease = view.byIp(ip);
-    if (lease === undefined) return ip;
+    if (lease === undefined) {
+      if (plan.excluded.includes(ip) || plan.reservations.some((r) => r.ip === ip)) continue;
+      return ip;
+    }
+    if (!isAvailableFor(view, plan, mac, ip, nowMs)) continue;
     if (oldest === null || lease.expiresAtMs < oldest.since) oldest = { ip, since: lease.expiresAtMs };
   }
   return oldest?.ip ?? null;
@@ -105,6 +116,7 @@ export function chooseAddress(view: LeaseView, plan: AddressPlan, mac: string, r
 export class LeaseTable implements LeaseView {
   readonly #byIp = new Map<string, Lease>();
   readonly #byMac = new Map<string, string>();
+  #hint = 0;
 
   constructor(initial: Iterable<Lease> = []) {
     for (const lease of initial) this.#put(lease);
@@ -112,6 +124,10 @@ export class LeaseTable implements LeaseView {
 
   byIp(ip: string): Lease | undefined {
     return this.#byIp.get(ip);
+  }
+
+  scanHint(): number {
+    return this.#hint;
   }
 
   byMac(mac: string): Lease | undefined {
@@ -139,6 +155,7 @@ export class LeaseTable implements LeaseView {
     const before = this.#byIp.get(lease.ip);
     if (before !== undefined && before.mac !== lease.mac && this.#byMac.get(before.mac) === lease.ip) this.#byMac.delete(before.mac);
     this.#byIp.set(lease.ip, lease);
+    this.#hint = ipToNumber(lease.ip) + 1;
     // A declined address is the decliner's bad luck, not its address.
     if (lease.state !== 'declined') this.#byMac.set(lease.mac, lease.ip);
     else if (this.#byMac.get(lease.mac) === lease.ip) this.#byMac.delete(lease.mac);

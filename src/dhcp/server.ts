@@ -122,7 +122,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     // RFC 2131 4.3.1: the binding is committed before the client hears the ACK.
     if (type === MessageType.Ack) await store?.record(response.leaseChanges);
     else void store?.record(response.leaseChanges).catch((err: unknown) => log.error({ err }, 'lease journal write failed'));
-    log.trace({ to: response.destination, hex: bytes.toString('hex') }, 'tx');
+    if (log.isLevelEnabled('trace')) log.trace({ to: response.destination, hex: bytes.toString('hex') }, 'tx');
     await new Promise<void>((resolve, reject) => {
       sender.send(bytes, response.destination.port, response.destination.address, (err) => (err ? reject(err) : resolve()));
     });
@@ -130,7 +130,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
 
   async function onDatagram(bytes: Buffer, rinfo: dgram.RemoteInfo, arrival: ArrivalPort): Promise<void> {
     stats.received += 1;
-    log.trace({ from: `${rinfo.address}:${rinfo.port}`, hex: bytes.toString('hex') }, 'rx');
+    if (log.isLevelEnabled('trace')) log.trace({ from: `${rinfo.address}:${rinfo.port}`, hex: bytes.toString('hex') }, 'rx');
     let request: DhcpMessage;
     let response: Response;
     try {
@@ -159,7 +159,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     if (response.kind === 'ignore') {
       stats.ignored += 1;
       void store?.record(response.leaseChanges).catch((err: unknown) => log.error({ err }, 'lease journal write failed'));
-      log.info({ ...who, type: typeName, port: arrival }, `${typeName} from ${mac}: no reply (${response.reason})`);
+      if (log.isLevelEnabled('info')) log.info({ ...who, type: typeName, port: arrival }, `${typeName} from ${mac}: no reply (${response.reason})`);
       emit({ ...who, kind: 'ignore', ip: null, bootFile: null, reason: response.reason });
       return;
     }
@@ -169,7 +169,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     const ip = response.reply.yiaddr === '0.0.0.0' ? null : response.reply.yiaddr;
     await deliver(response, arrival === 'pxe' && pxe !== null ? pxe : local);
     stats.replies += 1;
-    log.info(
+    if (log.isLevelEnabled('info')) log.info(
       { ...who, type: typeName, port: arrival, reply: replyName, ip, bootFile, to: `${response.destination.address}:${response.destination.port}` },
       `${typeName} from ${mac} (${client?.firmware ?? 'no PXE'}${client?.userClass ? ` ${client.userClass}` : ''}) → ${replyName}${ip ? ` ${ip}` : ''}${bootFile ? ` ${bootFile}` : ''}`,
     );

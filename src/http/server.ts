@@ -6,6 +6,8 @@ import { hostForUrl, normalizeMac } from '../boot/inventory.ts';
 import { renderIdentifyScript, renderMachineScript, renderNotRegisteredScript } from '../boot/ipxe-script.ts';
 import type { TftpFileProvider } from '../tftp/files.ts';
 import { registerFilesRoute } from './files-route.ts';
+import type { BootEventLog } from '../events/boot-events.ts';
+import { registerEventRoutes } from './events-route.ts';
 
 export interface HttpDeps {
   readonly inventory: Inventory;
@@ -15,6 +17,8 @@ export interface HttpDeps {
   readonly log: Logger;
   /** Boot files under /files/ (the same ones TFTP serves). */
   readonly files?: TftpFileProvider;
+  /** The boot timeline, for /api/events. */
+  readonly events?: BootEventLog;
   /** Boot events for the timeline (script fetched). */
   onEvent?(event: { mac: string; kind: 'script'; client: string; outcome: string }): void;
 }
@@ -48,6 +52,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
 
   if (deps.files !== undefined) registerFilesRoute(app, deps.files);
   app.get('/api/sessions', async () => deps.sessions());
+  const events = deps.events;
+  if (events !== undefined) registerEventRoutes(app, events);
   app.get('/healthz', async () => ({ ok: true }));
   return app;
 }

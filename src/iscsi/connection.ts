@@ -33,6 +33,16 @@ export interface ConnectionHost {
    */
   admitSession(connection: Connection, result: LoginResult, cid: number): { tsih: number } | { status: { statusClass: number; statusDetail: number } };
   forgetConnection(connection: Connection): void;
+  /** Boot timeline: logins (and why they failed), the first read of LBA 0, the end. */
+  onEvent?(event: IscsiEvent): void;
+}
+
+export interface IscsiEvent {
+  readonly kind: 'login' | 'login-failed' | 'first-read' | 'logout';
+  readonly ip: string;
+  readonly initiator: string | null;
+  readonly target: string | null;
+  readonly reason: string;
 }
 
 /** Hard cap on one data segment before negotiation has told us the real limit. */
@@ -179,6 +189,7 @@ export class Connection {
     const r = step.response;
     if (step.outcome === 'failed') {
       this.log.warn({ statusClass: r.statusClass, statusDetail: r.statusDetail, reason: step.error?.message }, 'login failed');
+      this.#emit('login-failed', keys, step.error?.message ?? `status 0x${((r.statusClass << 8) | r.statusDetail).toString(16).padStart(4, '0')}`);
       return this.#failLogin(pdu, { statusClass: r.statusClass, statusDetail: r.statusDetail }, step.error?.message ?? 'login failed');
     }
     let tsih = 0;
@@ -235,6 +246,7 @@ export class Connection {
         abort: (reason) => this.close(reason),
       },
       log: this.log,
+      onFirstRead: () => this.host.onEvent?.({ kind: 'first-read', ip: this.#peerAddress(), initiator: result.initiatorName, target: target?.name ?? null, reason: 'ok' }),
       statSn: this.#statSn,
       cmdSn: pdu.cmdSn,
       queueDepth: this.host.queueDepth,
@@ -245,6 +257,7 @@ export class Connection {
     // An oversized segment is refused in #onFrame, so it never lands in a task's buffer.
     this.framer.placeData = (header, _ahs, length) => (length <= this.#maxSegment ? session.placeData(header, length) : null);
     this.log.info({ type: result.sessionType, initiator: result.initiatorName, target: target?.name, tsih, params }, 'login complete');
+    if (result.sessionType === 'Normal') this.host.onEvent?.({ kind: 'login', ip: this.#peerAddress(), initiator: result.initiatorName, target: target?.name ?? null, reason: 'ok' });
   }
 
   #failLogin(pdu: LoginRequest, status: { statusClass: number; statusDetail: number }, reason: string): void {
@@ -314,5 +327,17 @@ export class Connection {
     this.session?.close();
     this.host.forgetConnection(this);
     this.log.info({ reason: this.closeReason }, 'connection closed');
+    const info = this.session?.info;
+    if (info?.type === 'Normal') this.host.onEvent?.({ kind: 'logout', ip: this.#peerAddress(), initiator: info.initiatorName, target: info.targetName, reason: this.closeReason });
+  }
+
+  #peerAddress(): string {
+    const address = this.socket.remoteAddress ?? '';
+    return address.startsWith('::ffff:') ? address.slice(7) : address;
+  }
+
+  #emit(kind: 'login-failed', keys: ReadonlyArray<readonly [string, string]>, reason: string): void {
+    const find = (key: string) => keys.find(([k]) => k === key)?.[1] ?? null;
+    this.host.onEvent?.({ kind, ip: this.#peerAddress(), initiator: find('InitiatorName'), target: find('TargetName'), reason });
   }
 }

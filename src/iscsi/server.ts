@@ -3,7 +3,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
-import { Connection, type ConnectionHost } from './connection.ts';
+import { Connection, type ConnectionHost, type IscsiEvent } from './connection.ts';
 import type { LoginConfig, LoginResult } from './login.ts';
 import { LoginStatus } from './login-status.ts';
 import type { Portal } from './send-targets.ts';
@@ -23,6 +23,7 @@ export interface IscsiServerOptions {
   /** The listen address: a wildcard means every interface address is a portal. */
   readonly listen: string;
   readonly log: Logger;
+  readonly onEvent?: (event: IscsiEvent) => void;
 }
 
 export interface SessionSummary {
@@ -162,6 +163,10 @@ export class IscsiServer implements ConnectionHost {
       this.#nextTsih = tsih >= 0xffff ? 1 : tsih + 1;
       if (!inUse.has(tsih)) return tsih;
     }
+  }
+
+  onEvent(event: IscsiEvent): void {
+    this.opts.onEvent?.(event);
   }
 
   forgetConnection(connection: Connection): void {

@@ -66,6 +66,8 @@ export interface SessionOptions extends SessionInfo {
   readonly portals: () => readonly Portal[];
   readonly sink: PduSink;
   readonly log: SessionLog;
+  /** Called once, on the session's first READ of LBA 0: the machine has started to boot. */
+  readonly onFirstRead?: () => void;
   /** The StatSN the next response carries. */
   readonly statSn: number;
   /** CmdSN of the leading login request: the first command's CmdSN (RFC 7143 section 4.2.2.1). */
@@ -117,6 +119,21 @@ function writeResidual(expected: number, wanted: number | undefined): Residual {
   return wanted < expected ? { overflow: false, underflow: true, count: expected - wanted } : { overflow: true, underflow: false, count: wanted - expected };
 }
 
+/** READ(6/10/12/16) starting at LBA 0: where every BIOS and UEFI boot begins. */
+function readsLba0(cdb: Buffer): boolean {
+  switch (cdb[0]) {
+    case 0x08:
+      return ((cdb[1] ?? 0) & 0x1f) === 0 && cdb[2] === 0 && cdb[3] === 0;
+    case 0x28:
+    case 0xa8:
+      return cdb.readUInt32BE(2) === 0;
+    case 0x88:
+      return cdb.readBigUInt64BE(2) === 0n;
+    default:
+      return false;
+  }
+}
+
 export class Session {
   readonly info: SessionInfo;
   readonly counters: SessionCounters = { bytesRead: 0, bytesWritten: 0, commands: 0 };
@@ -130,6 +147,7 @@ export class Session {
   #nextTransferTag = 1;
   #textContinuation: { tag: number; rest: Buffer } | null = null;
   #loggedOut = false;
+  #sawLba0Read = false;
   #closed = false;
   /**
    * Pooled buffers that immediate data was received into (placeData), by their memory, until
@@ -385,6 +403,10 @@ export class Session {
   #execute(task: Task): void {
     task.executing = true;
     const command = task.command;
+    if (!this.#sawLba0Read && readsLba0(command.cdb)) {
+      this.#sawLba0Read = true;
+      this.opts.onFirstRead?.();
+    }
     const dataOut = task.writer?.buffer ?? null;
     const device = this.opts.device;
     if (device === null) return;

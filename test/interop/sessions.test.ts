@@ -114,9 +114,43 @@ describe('sessions', () => {
   });
 });
 
+describe('boot timeline', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer();
+  });
+  after(async () => s.stop());
+
+  test('an iSCSI login and the first read of LBA 0 are recorded, and the CLI shows them', async () => {
+    const ini = await RawInitiator.connect(s.iscsiPort);
+    await ini.login(KEYS, Buffer.from([0x80, 0, 0, 9, 0, 1]));
+    await ini.command(read10(0, 1), 512);
+    await ini.command(read10(0, 1), 512);
+    const kinds = s.server.events.list().map((e) => `${e.kind} ${e.ip}`);
+    assert.deepEqual(kinds, ['iscsi-login 127.0.0.1', 'iscsi-first-read 127.0.0.1'], 'the first read is recorded once');
+    const r = await run(process.execPath, ['bin/diskless.js', 'events', '--server', `http://127.0.0.1:${s.httpPort}`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /- 127\.0\.0\.1 iscsi-login ok initiator=iqn\.2026-11\.org\.diskless\.test:initiator target=iqn\.2026-11\.org\.diskless\.test:disk0\n/);
+    ini.close();
+    await ini.waitClosed();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(s.server.events.list().at(-1)?.kind, 'iscsi-logout');
+  });
+
+  test('a failed login is recorded with the reason', async () => {
+    const ini = await RawInitiator.connect(s.iscsiPort);
+    await ini.login([['TargetName', 'iqn.2026-11.org.diskless.test:missing'], ['SessionType', 'Normal']]);
+    const failed = s.server.events.list().filter((e) => e.kind === 'iscsi-login-failed');
+    assert.equal(failed.length, 1);
+    assert.equal(failed[0]?.detail.target, 'iqn.2026-11.org.diskless.test:missing');
+    assert.match(failed[0]?.outcome ?? '', /no target iqn\.2026-11\.org\.diskless\.test:missing/);
+    ini.close();
+  });
+});
+
 describe('CLI', () => {
   test('every command has --help', async () => {
-    for (const args of [['--help'], ['serve', '--help'], ['sessions', '--help'], ['disk', '--help'], ['disk', 'create', '--help']]) {
+    for (const args of [['--help'], ['serve', '--help'], ['sessions', '--help'], ['events', '--help'], ['disk', '--help'], ['disk', 'create', '--help']]) {
       const r = await run(process.execPath, ['bin/diskless.js', ...args]);
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stdout, /Usage: diskless/);

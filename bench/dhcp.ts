@@ -1,0 +1,260 @@
+// npm run bench:dhcp — diskless's DHCP server (full mode, leases journalled with batched
+// fdatasync) against dnsmasq and kea-dhcp4 (memfile, persist on), driven by the same perfdhcp
+// load: rotating order, median of the rounds, ratios. Each run starts its server afresh with an
+// empty lease file (only one DHCP server may listen on the link at a time), lets perfdhcp run
+// DORA exchanges at a fixed offered rate for a fixed time, and stops it.
+//
+// Two namespaces the bench creates and deletes: the servers in one, perfdhcp in the other, a
+// veth pair between them (10.252.0.1/16 and 10.252.0.2/16; the pool 10.252.1.0-10.252.200.255
+// only ever appears inside DHCP packets on that link). Needs root, iproute2 and kea-admin
+// (perfdhcp); dnsmasq-base and kea-dhcp4-server for the peers (a missing one is skipped).
+//
+// Two workloads: 10000 simulated clients (most exchanges hand out a first lease: allocation from
+// a pool that fills up during the run) and 500 clients (after the first few hundred
+// milliseconds every client holds a lease: the per-packet path and the lease writes).
+// perfdhcp fills in giaddr, so servers answer it as a relay, by unicast to port 67.
+//
+// Environment: BENCH_PAIRS (rounds, default 3), BENCH_SECONDS (per run, default 10),
+// BENCH_DHCP_RATE (DORA exchanges per second offered, default 10000: about what perfdhcp
+// itself sustains on two CPUs, and above what any peer completes), BENCH_DHCP_CLIENTS (one
+// workload with this many clients instead of the two), BENCH_ONLY (peer names, comma-separated).
+import { mkdtempSync, mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { alternate, CLOCK_TICKS, cpuTicks, fail, findTool, formatTable, median, onCleanup, ratio, runClient, startServer, stopServer, waitUntil, type Server } from './lib/harness.ts';
+import { createNamespacePair, udpListening, type NamespacePair } from './lib/netns.ts';
+
+const PAIRS = Math.max(1, Number(process.env.BENCH_PAIRS ?? 3));
+const SECONDS = Math.min(120, Math.max(1, Number(process.env.BENCH_SECONDS ?? 10)));
+const RATE = Math.max(1, Number(process.env.BENCH_DHCP_RATE ?? 10000));
+const WORKLOADS: readonly Workload[] =
+  process.env.BENCH_DHCP_CLIENTS !== undefined
+    ? [{ name: `${process.env.BENCH_DHCP_CLIENTS} clients`, clients: Math.max(1, Number(process.env.BENCH_DHCP_CLIENTS)) }]
+    : [
+        { name: '10000 clients (mostly first leases)', clients: 10000 },
+        { name: '500 clients (mostly repeat leases)', clients: 500 },
+      ];
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((s) => s !== '');
+
+const NET = {
+  serverNs: 'dlbench-dhcp-srv',
+  clientNs: 'dlbench-dhcp-cli',
+  serverIf: 'dlb-dhcp-s',
+  clientIf: 'dlb-dhcp-c',
+  serverAddress: '10.252.0.1/16',
+  clientAddress: '10.252.0.2/16',
+} as const;
+const SERVER_IP = '10.252.0.1';
+const POOL = { first: '10.252.1.0', last: '10.252.200.255' } as const;
+const LEASE_SECONDS = 3600;
+
+interface Workload {
+  readonly name: string;
+  /** perfdhcp -R: distinct MAC addresses. */
+  readonly clients: number;
+}
+
+interface Peer {
+  readonly name: 'diskless' | 'kea-dhcp4' | 'dnsmasq';
+  /** Starts the server with an empty lease file in `dir`. */
+  start(net: NamespacePair, dir: string): Server;
+  /** The lease file (to report how many lines the run left). */
+  leaseFile(dir: string): string;
+}
+
+interface Sample {
+  /** Completed DORA exchanges per second (REQUEST-ACK pairs received over the run). */
+  readonly exchangesPerS: number;
+  /** perfdhcp's own "4-way exchanges/second". */
+  readonly reportedRate: number;
+  readonly discoverSent: number;
+  readonly dropsOffer: number;
+  readonly dropsAck: number;
+  readonly avgAckDelayMs: number;
+  /** Server CPU per 1000 completed exchanges, ms. */
+  readonly cpuMsPer1000: number;
+}
+
+function disklessPeer(): Peer {
+  return {
+    name: 'diskless',
+    start(net, dir) {
+      const image = join(dir, 'disk.img');
+      // A 1 MiB sparse image: quick mode needs a disk, the bench never reads it.
+      writeFileSync(image, '');
+      truncateSync(image, 1024 * 1024);
+      const [cmd, args] = net.exec(net.serverNs, [
+        process.execPath, 'bin/diskless.js', 'serve',
+        '--disk', image,
+        '--dhcp', 'full',
+        '--interface', net.serverIf,
+        '--pool', `${POOL.first}-${POOL.last}`,
+        '--data-dir', join(dir, 'data'),
+        '--listen', SERVER_IP,
+        '--iscsi-port', '0', '--http-port', '0', '--tftp-port', '0',
+        '--log-level', 'warn',
+      ]);
+      return startServer('diskless', cmd, args);
+    },
+    leaseFile: (dir) => join(dir, 'data', 'dhcp', 'leases.jsonl'),
+  };
+}
+
+function dnsmasqPeer(binary: string): Peer {
+  return {
+    name: 'dnsmasq',
+    start(net, dir) {
+      const conf = join(dir, 'dnsmasq.conf');
+      writeFileSync(
+        conf,
+        [
+          'port=0', // no DNS
+          `interface=${net.serverIf}`,
+          'bind-interfaces',
+          `dhcp-range=${POOL.first},${POOL.last},255.255.0.0,${LEASE_SECONDS}`,
+          `dhcp-leasefile=${join(dir, 'dnsmasq.leases')}`,
+          'dhcp-lease-max=100000', // the default, 1000, would refuse most of perfdhcp's clients
+          'dhcp-authoritative',
+          'no-ping',
+          'quiet-dhcp', // no syslog line per packet (diskless runs at warn level)
+          'pid-file=',
+          'log-facility=-',
+          'user=root', // the lease file lives in the bench's own folder
+          '',
+        ].join('\n'),
+      );
+      const [cmd, args] = net.exec(net.serverNs, [binary, '--keep-in-foreground', `--conf-file=${conf}`]);
+      return startServer('dnsmasq', cmd, args);
+    },
+    leaseFile: (dir) => join(dir, 'dnsmasq.leases'),
+  };
+}
+
+function keaPeer(binary: string): Peer {
+  return {
+    name: 'kea-dhcp4',
+    start(net, dir) {
+      const conf = join(dir, 'kea-dhcp4.json');
+      const config = {
+        Dhcp4: {
+          'interfaces-config': { interfaces: [net.serverIf], 'dhcp-socket-type': 'raw' },
+          'lease-database': { type: 'memfile', persist: true, name: join(dir, 'kea-leases4.csv'), 'lfc-interval': 0 },
+          'valid-lifetime': LEASE_SECONDS,
+          authoritative: true,
+          subnet4: [{ id: 1, subnet: '10.252.0.0/16', pools: [{ pool: `${POOL.first} - ${POOL.last}` }] }],
+          loggers: [{ name: 'kea-dhcp4', output_options: [{ output: 'stdout' }], severity: 'WARN' }],
+        },
+      };
+      writeFileSync(conf, JSON.stringify(config, null, 2));
+      const [cmd, args] = net.exec(net.serverNs, [binary, '-c', conf]);
+      // Kea keeps its pid and lock files in /run/kea unless told otherwise.
+      return startServer('kea-dhcp4', cmd, args, { ...process.env, KEA_PIDFILE_DIR: dir, KEA_LOCKFILE_DIR: dir });
+    },
+    leaseFile: (dir) => join(dir, 'kea-leases4.csv'),
+  };
+}
+
+function parsePerfdhcp(out: string): Omit<Sample, 'cpuMsPer1000'> {
+  const rate = /Rate:\s*([\d.]+)\s+4-way exchanges\/second/.exec(out);
+  const section = (name: string): Record<string, number> => {
+    const header = `***Statistics for: ${name}***`;
+    const start = out.indexOf(header);
+    if (start < 0) throw new Error(`no ${name} statistics in perfdhcp output: ${out.slice(-800)}`);
+    const end = out.indexOf('***', start + header.length);
+    const body = out.slice(start, end < 0 ? undefined : end);
+    const fields: Record<string, number> = {};
+    for (const m of body.matchAll(/^([a-z ]+):\s*([\d.]+)/gm)) fields[m[1] ?? ''] = Number(m[2]);
+    return fields;
+  };
+  const offer = section('DISCOVER-OFFER');
+  const ack = section('REQUEST-ACK');
+  return {
+    exchangesPerS: (ack['received packets'] ?? 0) / SECONDS,
+    reportedRate: rate ? Number(rate[1]) : 0,
+    discoverSent: offer['sent packets'] ?? 0,
+    dropsOffer: offer.drops ?? 0,
+    dropsAck: ack.drops ?? 0,
+    avgAckDelayMs: ack['avg delay'] ?? 0,
+  };
+}
+
+async function measure(workload: Workload, peer: Peer, net: NamespacePair, perfdhcp: string, base: string, round: number): Promise<Sample> {
+  const dir = join(base, `${peer.name}-${workload.clients}-${round}`);
+  mkdirSync(dir, { recursive: true });
+  const server = peer.start(net, dir);
+  try {
+    await waitUntil(`${peer.name} on UDP port 67`, () => {
+      if (server.exited()) throw new Error(`${peer.name} exited at start-up: ${server.output().slice(-1500)}`);
+      return udpListening(net.serverNs, 67);
+    });
+    const pid = server.child.pid ?? 0;
+    const before = cpuTicks(pid);
+    const [cmd, args] = net.exec(net.clientNs, [perfdhcp, '-4', '-l', net.clientIf, '-r', String(RATE), '-p', String(SECONDS), '-R', String(workload.clients)]);
+    const run = await runClient(cmd, args, { timeoutMs: (SECONDS + 30) * 1000, allowFailure: true });
+    const cpuMs = ((cpuTicks(pid) - before) / CLOCK_TICKS) * 1000;
+    if (server.exited()) throw new Error(`${peer.name} died during the run: ${server.output().slice(-1500)}`);
+    const parsed = parsePerfdhcp(run.out);
+    const completed = parsed.exchangesPerS * SECONDS;
+    const sample: Sample = { ...parsed, cpuMsPer1000: completed > 0 ? (cpuMs * 1000) / completed : Number.NaN };
+    process.stdout.write(
+      `  round ${round + 1} ${peer.name.padEnd(9)} ${sample.exchangesPerS.toFixed(0).padStart(6)} DORA/s  drops ${sample.dropsOffer} offer + ${sample.dropsAck} ack of ${sample.discoverSent}  ${sample.cpuMsPer1000.toFixed(0)} ms CPU/1000\n`,
+    );
+    return sample;
+  } finally {
+    await stopServer(server);
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bench:dhcp needs root (it creates network namespaces)');
+  const perfdhcp = findTool('perfdhcp', 'kea-admin', 'BENCH_PERFDHCP');
+  if (perfdhcp === null) throw new Error('perfdhcp is the load generator: nothing to measure without it');
+  if (findTool('ip', 'iproute2') === null) throw new Error('iproute2 is needed for the namespaces');
+  const peers: Peer[] = [disklessPeer()];
+  const kea = findTool('kea-dhcp4', 'kea-dhcp4-server', 'BENCH_KEA_DHCP4');
+  if (kea !== null) peers.push(keaPeer(kea));
+  const dnsmasq = findTool('dnsmasq', 'dnsmasq-base', 'BENCH_DNSMASQ');
+  if (dnsmasq !== null) peers.push(dnsmasqPeer(dnsmasq));
+  const selected = peers.filter((p) => ONLY.length === 0 || ONLY.includes(p.name));
+
+  // Lease files on the real disk (not tmpfs), so that the servers' syncs cost what they cost.
+  const base = mkdtempSync(join(tmpdir(), 'diskless-bench-dhcp-'));
+  const removeBase = onCleanup(() => rmSync(base, { recursive: true, force: true }));
+  const net = createNamespacePair(NET);
+  process.stdout.write(`perfdhcp -r ${RATE} -p ${SECONDS}; ${PAIRS} rounds, order rotating; lease files under ${base}\n`);
+  try {
+    const reports: string[] = [];
+    for (const workload of WORKLOADS) {
+      process.stdout.write(`\n${workload.name}: perfdhcp -R ${workload.clients}\n`);
+      const samples = await alternate(selected, PAIRS, (peer, round) => measure(workload, peer, net, perfdhcp, base, round));
+      reports.push(report(workload, selected, samples));
+    }
+    process.stdout.write(`\n${reports.join('\n')}`);
+  } finally {
+    net.destroy();
+    removeBase();
+  }
+}
+
+function report(workload: Workload, peers: readonly Peer[], samples: Map<string, Sample[]>): string {
+  const m = (name: string, key: keyof Sample): number => median((samples.get(name) ?? []).map((s) => s[key]));
+  let text = `DHCP, ${workload.name}: perfdhcp DORA at ${RATE}/s offered, -R ${workload.clients}, ${SECONDS} s per run, median of ${PAIRS} runs\n`;
+  const rows = peers.map((p) => [
+    p.name,
+    m(p.name, 'exchangesPerS').toFixed(0),
+    m(p.name, 'reportedRate').toFixed(0),
+    m(p.name, 'discoverSent').toFixed(0),
+    m(p.name, 'dropsOffer').toFixed(0),
+    m(p.name, 'dropsAck').toFixed(0),
+    m(p.name, 'avgAckDelayMs').toFixed(1),
+    m(p.name, 'cpuMsPer1000').toFixed(0),
+  ]);
+  text += formatTable(['server', 'DORA/s', 'perfdhcp rate', 'DISCOVERs', 'offer drops', 'ack drops', 'ack delay ms', 'server CPU ms/1000 DORA'], rows);
+  if (!peers.some((p) => p.name === 'diskless')) return text;
+  for (const other of peers.filter((p) => p.name !== 'diskless')) {
+    text += `ratio diskless/${other.name}: DORA/s ${ratio(m('diskless', 'exchangesPerS'), m(other.name, 'exchangesPerS'))}, CPU per exchange ${ratio(m('diskless', 'cpuMsPer1000'), m(other.name, 'cpuMsPer1000'))}\n`;
+  }
+  return text;
+}
+
+main().catch(fail);
