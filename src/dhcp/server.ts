@@ -116,6 +116,8 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     }
   };
 
+  let closing = false;
+
   async function deliver(response: Extract<Response, { kind: 'reply' }>, sender: dgram.Socket): Promise<void> {
     const bytes = encodeDhcpMessage(response.reply, { maxLength: response.maxLength });
     const type = readMessageType(response.reply);
@@ -123,6 +125,8 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     if (type === MessageType.Ack) await store?.record(response.leaseChanges);
     else void store?.record(response.leaseChanges).catch((err: unknown) => log.error({ err }, 'lease journal write failed'));
     if (log.isLevelEnabled('trace')) log.trace({ to: response.destination, hex: bytes.toString('hex') }, 'tx');
+    // Shutting down: the lease is recorded, the socket is gone; the client will ask again.
+    if (closing) return;
     await new Promise<void>((resolve, reject) => {
       sender.send(bytes, response.destination.port, response.destination.address, (err) => (err ? reject(err) : resolve()));
     });
@@ -206,6 +210,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     stats,
     leases: () => table.all(),
     async close(): Promise<void> {
+      closing = true;
       await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       await store?.close();
     },
