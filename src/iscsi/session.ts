@@ -121,7 +121,7 @@ function writeResidual(expected: number, wanted: number | undefined): Residual {
 
 /** READ(6/10/12/16) starting at LBA 0: where every BIOS and UEFI boot begins. */
 function readsLba0(cdb: Buffer): boolean {
-  switch (cdb[0]) {
+  switch (cdb[0] ?? -1) {
     case 0x08:
       return ((cdb[1] ?? 0) & 0x1f) === 0 && cdb[2] === 0 && cdb[3] === 0;
     case 0x28:
