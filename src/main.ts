@@ -98,10 +98,18 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     },
   };
   const files = createBootFileProvider({ inventory, context: bootContext, roots: bootFileRoots(config.tftp.root ?? join(config.dataDir, 'boot')) });
+  // Started after HTTP listens; /metrics reads them through these.
+  let dhcp: DhcpServer | null = null;
+  let tftp: Awaited<ReturnType<typeof startTftpServer>> | null = null;
   const http = buildHttpServer({
     log,
     inventory,
     files,
+    metrics: {
+      iscsiTargets: () => iscsi.targetTotals(),
+      dhcp: () => dhcp?.stats ?? { received: 0, malformed: 0, replies: 0, ignored: 0, errors: 0, byType: {} },
+      tftp: () => tftp?.stats ?? { active: 0, started: 0, completed: 0, failed: 0, refused: 0, malformed: 0, bytes: 0 },
+    },
     sessions: () => iscsi.sessions(),
     events,
     onEvent: (e) => events.record({ mac: e.mac, ip: e.client, kind: 'script', outcome: e.outcome, detail: {} }),
@@ -111,10 +119,10 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   const address = http.server.address();
   httpPort = typeof address === 'object' && address !== null ? address.port : config.http.port;
 
-  const dhcp = config.dhcp.mode === 'off' ? null : await startDhcp(config, inventory, advertised, { iscsiPort, httpPort }, log, events);
+  dhcp = config.dhcp.mode === 'off' ? null : await startDhcp(config, inventory, advertised, { iscsiPort, httpPort }, log, events);
 
   const tftpEnabled = config.tftp.enabled ?? config.dhcp.mode !== 'off';
-  const tftp = tftpEnabled
+  tftp = tftpEnabled
     ? await startTftpServer({
         address: config.listen,
         port: config.tftp.port,

@@ -8,6 +8,7 @@ import type { TftpFileProvider } from '../tftp/files.ts';
 import { registerFilesRoute } from './files-route.ts';
 import type { BootEventLog } from '../events/boot-events.ts';
 import { registerEventRoutes } from './events-route.ts';
+import { renderMetrics, type MetricsSource } from './metrics.ts';
 
 export interface HttpDeps {
   readonly inventory: Inventory;
@@ -17,6 +18,8 @@ export interface HttpDeps {
   readonly log: Logger;
   /** Boot files under /files/ (the same ones TFTP serves). */
   readonly files?: TftpFileProvider;
+  /** What /metrics reports. */
+  readonly metrics?: MetricsSource;
   /** The boot timeline, for /api/events. */
   readonly events?: BootEventLog;
   /** Boot events for the timeline (script fetched). */
@@ -52,6 +55,13 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
 
   if (deps.files !== undefined) registerFilesRoute(app, deps.files);
   app.get('/api/sessions', async () => deps.sessions());
+  const metrics = deps.metrics;
+  if (metrics !== undefined) {
+    app.get('/metrics', async (_request, reply) => {
+      reply.type('text/plain; version=0.0.4; charset=utf-8');
+      return renderMetrics(metrics);
+    });
+  }
   const events = deps.events;
   if (events !== undefined) registerEventRoutes(app, events);
   app.get('/healthz', async () => ({ ok: true }));

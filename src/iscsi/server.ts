@@ -43,6 +43,14 @@ export interface SessionSummary {
   readonly commands: number;
 }
 
+export interface TargetTotals {
+  bytesRead: number;
+  bytesWritten: number;
+  commands: number;
+  /** Live sessions (0 in the totals of ended sessions). */
+  sessions: number;
+}
+
 export class IscsiServer implements ConnectionHost {
   readonly targets: TargetDirectory;
   readonly loginConfig: LoginConfig;
@@ -51,6 +59,7 @@ export class IscsiServer implements ConnectionHost {
   readonly nopTimeoutMs: number;
   readonly loginTimeoutMs = 15000;
   readonly #connections = new Set<Connection>();
+  readonly #closedTotals = new Map<string, TargetTotals>();
   #nextTsih = 1;
   #server: Server | null = null;
   #port = 0;
@@ -171,6 +180,38 @@ export class IscsiServer implements ConnectionHost {
 
   forgetConnection(connection: Connection): void {
     this.#connections.delete(connection);
+    const session = connection.session;
+    if (session?.info.targetName != null) {
+      const totals = this.#totalsOf(this.#closedTotals, session.info.targetName);
+      totals.bytesRead += session.counters.bytesRead;
+      totals.bytesWritten += session.counters.bytesWritten;
+      totals.commands += session.counters.commands;
+    }
+  }
+
+  /** Bytes and commands per target since start: sessions that ended plus live ones. */
+  targetTotals(): Map<string, TargetTotals> {
+    const out = new Map<string, TargetTotals>();
+    for (const [name, t] of this.#closedTotals) out.set(name, { ...t, sessions: 0 });
+    for (const connection of this.#connections) {
+      const session = connection.session;
+      if (session?.info.targetName == null) continue;
+      const totals = this.#totalsOf(out, session.info.targetName);
+      totals.bytesRead += session.counters.bytesRead;
+      totals.bytesWritten += session.counters.bytesWritten;
+      totals.commands += session.counters.commands;
+      totals.sessions += 1;
+    }
+    return out;
+  }
+
+  #totalsOf(map: Map<string, TargetTotals>, target: string): TargetTotals {
+    let totals = map.get(target);
+    if (totals === undefined) {
+      totals = { bytesRead: 0, bytesWritten: 0, commands: 0, sessions: 0 };
+      map.set(target, totals);
+    }
+    return totals;
   }
 
   sessions(): SessionSummary[] {

@@ -131,10 +131,16 @@ describe('boot timeline', () => {
     const r = await run(process.execPath, ['bin/diskless.js', 'events', '--server', `http://127.0.0.1:${s.httpPort}`]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /- 127\.0\.0\.1 iscsi-login ok initiator=iqn\.2026-11\.org\.diskless\.test:initiator target=iqn\.2026-11\.org\.diskless\.test:disk0\n/);
+    const live = await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text();
+    assert.match(live, /\ndiskless_iscsi_sessions\{target="iqn\.2026-11\.org\.diskless\.test:disk0"\} 1\n/);
+    assert.match(live, /\ndiskless_iscsi_read_bytes_total\{target="iqn\.2026-11\.org\.diskless\.test:disk0"\} 1024\n/);
     ini.close();
     await ini.waitClosed();
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(s.server.events.list().at(-1)?.kind, 'iscsi-logout');
+    const after = await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text();
+    assert.match(after, /\ndiskless_iscsi_sessions\{target="iqn\.2026-11\.org\.diskless\.test:disk0"\} 0\n/, 'the session ended');
+    assert.match(after, /\ndiskless_iscsi_read_bytes_total\{target="iqn\.2026-11\.org\.diskless\.test:disk0"\} 1024\n/, 'counters survive the session');
   });
 
   test('a failed login is recorded with the reason', async () => {
