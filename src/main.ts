@@ -4,6 +4,9 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.ts';
 import { buildHttpServer } from './http/server.ts';
 import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { openStore, type Store } from './store/open-store.ts';
 import { bootFileRoots, createBootFileProvider } from './boot/boot-files.ts';
 import { Inventory, type BootContext } from './boot/inventory.ts';
 import { advertisedAddress, interfaceIpv4 } from './lib/net.ts';
@@ -36,6 +39,7 @@ export interface RunningServer {
   readonly tftpPort: number | null;
   readonly dhcp: DhcpServer | null;
   readonly events: BootEventLog;
+  readonly store: Store;
   readonly targets: TargetDirectory;
   close(): Promise<void>;
 }
@@ -86,7 +90,14 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   });
   const iscsiPort = await iscsi.listen(config.iscsi.port, config.listen);
 
+  const store = await openStore(config.store ?? join(config.dataDir, 'diskless.db'));
   const inventory = new Inventory(config.machines, config.targets, config.unknownMachines);
+  // Machines from the configuration file first; the store's (added through the API) after.
+  const refreshMachines = async (): Promise<void> => {
+    const stored = await store.machines.list();
+    inventory.setMachines([...config.machines, ...stored.map((m) => ({ mac: m.mac, name: m.name, boot: m.boot, ...(m.initiatorIqn !== null ? { initiatorIqn: m.initiatorIqn } : {}) }))]);
+  };
+  await refreshMachines();
   let httpPort = config.http.port;
   const advertised = advertisedAddress({ advertise: config.advertise, interface: config.dhcp.interface, listen: config.listen }) ?? '127.0.0.1';
   // What TFTP-served files (pxelinux.cfg) point at; the HTTP port is known once it listens.
@@ -105,6 +116,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     log,
     inventory,
     files,
+    machines: { machines: store.machines, apiToken: config.http.apiToken ?? ensureApiToken(config.dataDir), changed: refreshMachines },
     metrics: {
       iscsiTargets: () => iscsi.targetTotals(),
       dhcp: () => dhcp?.stats ?? { received: 0, malformed: 0, replies: 0, ignored: 0, errors: 0, byType: {} },
@@ -141,6 +153,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     iscsiPort,
     httpPort,
     tftpPort: tftp?.port ?? null,
+    store,
     events,
     dhcp,
     targets,
@@ -149,6 +162,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
       await tftp?.close();
       await http.close();
       await iscsi.close();
+      await store.close();
       await Promise.all(devices.map((d) => new Promise((resolve) => d.close(resolve))));
     },
   };
@@ -197,4 +211,14 @@ async function startDhcp(
         detail: { arch: e.arch, userClass: e.userClass, firmware: e.firmware, bootFile: e.bootFile },
       }),
   });
+}
+
+/** The API token: DATA_DIR/api-token, created (readable by the owner only) on first start. */
+export function ensureApiToken(dataDir: string): string {
+  const path = join(dataDir, 'api-token');
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(path, token + '\n', { mode: 0o600 });
+  return token;
 }

@@ -37,6 +37,12 @@ export class Inventory {
     for (const target of targets) this.#targets.set(target.iqn.toLowerCase(), target);
   }
 
+  /** Replaces the machines (the configuration's and the store's) after a change. */
+  setMachines(machines: readonly MachineConfig[]): void {
+    this.#machines.clear();
+    for (const machine of machines) this.#machines.set(machine.mac, machine);
+  }
+
   machine(mac: string): MachineConfig | null {
     const normalized = normalizeMac(mac);
     return normalized === null ? null : (this.#machines.get(normalized) ?? null);

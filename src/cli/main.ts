@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerDiskCommand } from './disk.ts';
 import { registerEventsCommand } from './events.ts';
+import { registerMachineCommand } from './machine.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerSessionsCommand } from './sessions.ts';
 
@@ -16,6 +17,7 @@ registerServeCommand(program);
 registerSessionsCommand(program);
 registerDiskCommand(program);
 registerEventsCommand(program);
+registerMachineCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`diskless: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -84,6 +84,8 @@ const ipv4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$/, 'must be an IPv4 addres
 export const configSchema = z.object({
   /** Data directory: the embedded store and the demo disk live here. */
   dataDir: z.string().default('./data'),
+  /** The inventory store: a SQLite file (default DATA_DIR/diskless.db) or postgres://... */
+  store: z.string().optional(),
   listen: z.string().default('0.0.0.0'),
   /** The address written into boot scripts (what clients use to reach this server). */
   advertise: z.string().optional(),

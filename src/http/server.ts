@@ -9,6 +9,7 @@ import { registerFilesRoute } from './files-route.ts';
 import type { BootEventLog } from '../events/boot-events.ts';
 import { registerEventRoutes } from './events-route.ts';
 import { renderMetrics, type MetricsSource } from './metrics.ts';
+import { registerMachinesRoutes, type MachinesRouteOptions } from './machines-route.ts';
 
 export interface HttpDeps {
   readonly inventory: Inventory;
@@ -18,6 +19,8 @@ export interface HttpDeps {
   readonly log: Logger;
   /** Boot files under /files/ (the same ones TFTP serves). */
   readonly files?: TftpFileProvider;
+  /** The store's machines, editable with the API token. */
+  readonly machines?: MachinesRouteOptions;
   /** What /metrics reports. */
   readonly metrics?: MetricsSource;
   /** The boot timeline, for /api/events. */
@@ -55,6 +58,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
 
   if (deps.files !== undefined) registerFilesRoute(app, deps.files);
   app.get('/api/sessions', async () => deps.sessions());
+  if (deps.machines !== undefined) registerMachinesRoutes(app, deps.machines);
   const metrics = deps.metrics;
   if (metrics !== undefined) {
     app.get('/metrics', async (_request, reply) => {
