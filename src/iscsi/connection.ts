@@ -238,7 +238,7 @@ export class Connection {
       targets: this.host.targets,
       portals: () => this.host.portals(localAddress),
       sink: {
-        send: (out) => this.writer.send(out),
+        send: (out, onWritten) => this.writer.send(out, onWritten),
         finish: (reason) => {
           this.closeReason = reason;
           this.writer.end();

@@ -28,7 +28,8 @@ export class PduWriter {
     });
   }
 
-  send(pdu: TargetPdu): void {
+  /** `onWritten` is called once the socket is done with the PDU's data (it may be reused then). */
+  send(pdu: TargetPdu, onWritten?: () => void): void {
     const socket = this.socket;
     if (socket.destroyed) return;
     if (!this.#corked) {
@@ -44,7 +45,7 @@ export class PduWriter {
     let written = header.length;
     if (data !== null && data.length > 0) {
       const pad = PADDING[padTo4(data.length)] ?? PADDING[0];
-      socket.write(data);
+      socket.write(data, onWritten === undefined ? undefined : () => onWritten());
       if (pad.length > 0) socket.write(pad);
       written += data.length + pad.length;
       if (this.dataDigest) {

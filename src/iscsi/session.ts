@@ -38,7 +38,8 @@ import { WriteCollector } from './write-collector.ts';
 
 /** Where the session's PDUs go; the connection encodes and writes them. */
 export interface PduSink {
-  send(pdu: TargetPdu): void;
+  /** `onWritten`: the socket is done with the PDU's data (a pooled buffer may be reused). */
+  send(pdu: TargetPdu, onWritten?: () => void): void;
   /** Send what is queued, then close the connection. */
   finish(reason: string): void;
   /** Close now (protocol violation). */
@@ -84,6 +85,8 @@ interface Task {
   writer: WriteCollector | null;
   /** The pooled buffer behind writer.buffer, returned once the device is done with it. */
   pooled: Buffer | null;
+  /** The pooled buffer a READ's data-in went into, returned once the socket has sent it. */
+  dataInPooled: Buffer | null;
   aborted: boolean;
   executing: boolean;
 }
@@ -291,7 +294,7 @@ export class Session {
       return this.reject(RejectReason.ProtocolError, rawHeader);
     }
     const lun = decodeLun(pdu.lun) ?? -1;
-    const task: Task = { command: pdu, lun, writer: null, pooled: null, aborted: false, executing: false };
+    const task: Task = { command: pdu, lun, writer: null, pooled: null, dataInPooled: null, aborted: false, executing: false };
     this.counters.commands++;
     if (pdu.write && pdu.expectedDataTransferLength > 0) {
       const length = pdu.expectedDataTransferLength;
@@ -409,10 +412,25 @@ export class Session {
     }
     const dataOut = task.writer?.buffer ?? null;
     const device = this.opts.device;
+    const pool = this.opts.pool;
     if (device === null) return;
     device.execute(
       task.lun,
-      { cdb: command.cdb, dataOut, expectedDataInLength: command.read ? command.expectedDataTransferLength : 0, initiator: this.#initiatorPort },
+      {
+        cdb: command.cdb,
+        dataOut,
+        expectedDataInLength: command.read ? command.expectedDataTransferLength : 0,
+        initiator: this.#initiatorPort,
+        ...(command.read && pool !== undefined && command.expectedDataTransferLength >= MIN_POOLED_BYTES
+          ? {
+              allocateDataIn: (length: number) => {
+                const buffer = pool.take(length);
+                task.dataInPooled = buffer;
+                return buffer.subarray(0, length);
+              },
+            }
+          : {}),
+      },
       (result) => this.#complete(task, result),
     );
   }
@@ -427,11 +445,16 @@ export class Session {
       this.opts.pool?.give(task.pooled);
       task.pooled = null;
     }
-    if (task.aborted) return;
+    // A pooled data-in buffer goes back once the socket has sent it (see #sendDataIn); with
+    // nothing to send it goes back now.
+    const dataInPooled = task.dataInPooled;
+    task.dataInPooled = null;
+    const releaseDataIn = dataInPooled === null ? undefined : () => this.opts.pool?.give(dataInPooled);
+    if (task.aborted) return releaseDataIn?.();
     const command = task.command;
     this.#tasks.delete(command.initiatorTaskTag);
     this.#finishPending(command.immediate);
-    if (this.#loggedOut) return;
+    if (this.#loggedOut) return releaseDataIn?.();
     if (command.write) this.counters.bytesWritten += task.writer?.received ?? 0;
 
     const expected = command.read ? command.expectedDataTransferLength : 0;
@@ -445,7 +468,8 @@ export class Session {
       residual = { overflow: false, underflow: true, count: command.expectedDataTransferLength };
     }
     const foldStatus = result.sense === null && result.status === ScsiStatus.Good;
-    const dataSnCount = sendLength > 0 ? this.#sendDataIn(command, data.subarray(0, sendLength), foldStatus, result.status, residual) : 0;
+    const dataSnCount = sendLength > 0 ? this.#sendDataIn(command, data.subarray(0, sendLength), foldStatus, result.status, residual, releaseDataIn) : 0;
+    if (dataSnCount === 0) releaseDataIn?.();
     this.counters.bytesRead += sendLength;
     if (dataSnCount > 0 && foldStatus) return;
 
@@ -481,7 +505,7 @@ export class Session {
    * sequence (F bit) every MaxBurstLength bytes (RFC 7143 sections 11.7.1 and 13.13), and folds
    * the status into the last PDU when allowed (no sense data). Returns the number of PDUs.
    */
-  #sendDataIn(command: ScsiCommand, data: Buffer, foldStatus: boolean, status: number, residual: Residual): number {
+  #sendDataIn(command: ScsiCommand, data: Buffer, foldStatus: boolean, status: number, residual: Residual, onWritten: (() => void) | undefined): number {
     const segment = this.info.params.maxRecvDataSegmentLengthInitiator;
     const burst = this.info.params.maxBurstLength;
     let dataSn = 0;
@@ -511,7 +535,7 @@ export class Session {
         bufferOffset: offset,
         residualCount: withStatus ? residual.count : 0,
         data: data.subarray(offset, offset + length),
-      });
+      }, last ? onWritten : undefined);
       dataSn++;
       offset += length;
     }

@@ -104,7 +104,7 @@ export class BlockLogicalUnit {
       case 'readCapacity16':
         return done(goodTruncated(executeReadCapacity16(unit), cmd.allocationLength));
       case 'read':
-        return executeRead(cmd, unit, done);
+        return executeRead(cmd, unit, done, request.allocateDataIn);
       case 'write':
         return executeWrite(cmd, dataOut, unit, done);
       case 'writeAndVerify':

@@ -7,11 +7,15 @@ import { miscompare } from './sense.ts';
 import type { ScsiDone } from './types.ts';
 import type { UnitState } from './unit-state.ts';
 
-/** The hot path: one Buffer of exactly the transfer size, filled in place by the device. */
-export function executeRead(cmd: Read, unit: UnitState, done: ScsiDone): void {
+/**
+ * The hot path: one Buffer of exactly the transfer size, filled in place by the device; the
+ * transport may supply it from its pool (large reads otherwise keep the GC busy).
+ */
+export function executeRead(cmd: Read, unit: UnitState, done: ScsiDone, allocate?: (length: number) => Buffer): void {
   const offsetBytes = checkRange(cmd, unit);
   checkLength(cmd, unit.limits.maxTransferBlocks);
-  const data = Buffer.allocUnsafe(cmd.blocks * unit.blockSize);
+  const length = cmd.blocks * unit.blockSize;
+  const data = allocate !== undefined ? allocate(length) : Buffer.allocUnsafe(length);
   if (data.length === 0) return done(GOOD); // SBC-3 5.11: not an error
   // DPO and FUA need nothing: there is no cache here besides the host's, which is coherent.
   unit.device.read(data, offsetBytes, onIo('read', done, () => done(goodWithData(data))));

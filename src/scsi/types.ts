@@ -26,6 +26,11 @@ export interface ScsiRequest {
    * section 10.1.1): reservations belong to it. Absent for internal callers.
    */
   readonly initiator?: InitiatorPort;
+  /**
+   * Where a READ puts its data-in (a transport's buffer pool); the Buffer must be exactly
+   * `length` bytes. The transport owns it again once `done` has been called.
+   */
+  readonly allocateDataIn?: (length: number) => Buffer;
 }
 
 export interface InitiatorPort {
