@@ -25,11 +25,10 @@ const DHCP_EVENT_KINDS: Readonly<Record<string, BootEventKind>> = {
   nak: 'dhcp-nak',
 };
 import { IscsiServer } from './iscsi/server.ts';
-import { TargetDirectory, type ExportedTarget } from './iscsi/target-directory.ts';
-import { BlockLogicalUnit } from './scsi/logical-unit.ts';
-import { LunTable } from './scsi/target-device.ts';
-import type { BlockDevice } from './storage/block-device.ts';
+import { TargetDirectory } from './iscsi/target-directory.ts';
 import { openFileDevice } from './storage/file-device.ts';
+import { LiveTargets, type SyncReport } from './targets/live-targets.ts';
+import { desiredTargets } from './targets/desired-targets.ts';
 
 export interface RunningServer {
   readonly iscsi: IscsiServer;
@@ -45,31 +44,41 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Readonly<Config>, log: Logger): Promise<RunningServer> {
-  const devices: BlockDevice[] = [];
-  const exported: ExportedTarget[] = [];
-  try {
-    for (const target of config.targets) {
-      const units = new Map<number, BlockLogicalUnit>();
-      for (const lun of target.luns) {
-        const device = await openFileDevice(lun.path, { readOnly: lun.readOnly });
-        devices.push(device);
-        units.set(lun.lun, new BlockLogicalUnit(device, { productId: target.alias ?? 'disk' }));
-      }
-      exported.push({
-        name: target.iqn,
-        alias: target.alias ?? null,
-        device: new LunTable(units),
-        chap: target.chap ?? null,
-        mutualChap: target.mutualChap ?? null,
-        allowedInitiators: target.initiators ?? null,
-      });
-    }
-  } catch (err) {
-    await Promise.all(devices.map((d) => new Promise((resolve) => d.close(resolve))));
-    throw err;
-  }
-  const targets = new TargetDirectory(exported);
+  const store = await openStore(config.store ?? join(config.dataDir, 'diskless.db'));
+  const targets = new TargetDirectory();
   const events = new BootEventLog();
+  // Assigned below; dropSessions is only called after the first sync, when it exists.
+  let iscsiServer: IscsiServer | null = null;
+  const live = new LiveTargets({
+    directory: targets,
+    openDevice: (path, options) => openFileDevice(path, options),
+    dropSessions: (name, reason) => iscsiServer?.dropSessions(name, reason),
+    log: log.child({ proto: 'iscsi' }),
+  });
+  const inventory = new Inventory(config.machines, config.targets, config.unknownMachines);
+  // The configuration file's machines and targets first; the store's (added through the API,
+  // the CLI or the console) after. Runs at start and after every change.
+  const refresh = async (): Promise<SyncReport> => {
+    const [machines, storedTargets, disks] = await Promise.all([store.machines.list(), store.targets.list(), store.disks.list()]);
+    inventory.setMachines([...config.machines, ...machines.map((m) => ({ mac: m.mac, name: m.name, boot: m.boot, ...(m.initiatorIqn !== null ? { initiatorIqn: m.initiatorIqn } : {}) }))]);
+    const desired = desiredTargets(config.targets, storedTargets, disks);
+    for (const problem of desired.problems) log.warn(problem);
+    inventory.setTargets(desired.targets.map((t) => ({ iqn: t.name, ...(t.chap !== null ? { chap: t.chap } : {}), ...(t.mutualChap !== null ? { mutualChap: t.mutualChap } : {}) })));
+    const report = await live.sync(desired.targets);
+    if (report.added.length + report.changed.length + report.removed.length > 0) log.info({ added: report.added, changed: report.changed, removed: report.removed }, 'targets updated');
+    return report;
+  };
+  const first = await refresh().catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
+  // A target of the configuration file that cannot be opened is a mistake to fix now.
+  const broken = first.failed.filter((f) => config.targets.some((t) => t.iqn.toLowerCase() === f.name.toLowerCase()));
+  if (broken.length > 0) {
+    await live.close();
+    await store.close();
+    throw new DisklessError('TARGET_OPEN_FAILED', broken.map((f) => `target ${f.name}: ${f.error}`).join('; '));
+  }
   const iscsi = new IscsiServer({
     targets,
     portalGroupTag: config.iscsi.portalGroupTag,
@@ -88,16 +97,9 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
         detail: { initiator: e.initiator, target: e.target },
       }),
   });
+  iscsiServer = iscsi;
   const iscsiPort = await iscsi.listen(config.iscsi.port, config.listen);
 
-  const store = await openStore(config.store ?? join(config.dataDir, 'diskless.db'));
-  const inventory = new Inventory(config.machines, config.targets, config.unknownMachines);
-  // Machines from the configuration file first; the store's (added through the API) after.
-  const refreshMachines = async (): Promise<void> => {
-    const stored = await store.machines.list();
-    inventory.setMachines([...config.machines, ...stored.map((m) => ({ mac: m.mac, name: m.name, boot: m.boot, ...(m.initiatorIqn !== null ? { initiatorIqn: m.initiatorIqn } : {}) }))]);
-  };
-  await refreshMachines();
   let httpPort = config.http.port;
   const advertised = advertisedAddress({ advertise: config.advertise, interface: config.dhcp.interface, listen: config.listen }) ?? '127.0.0.1';
   // What TFTP-served files (pxelinux.cfg) point at; the HTTP port is known once it listens.
@@ -116,7 +118,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     log,
     inventory,
     files,
-    machines: { machines: store.machines, apiToken: config.http.apiToken ?? ensureApiToken(config.dataDir), changed: refreshMachines },
+    api: { store, dataDir: config.dataDir, apiToken: config.http.apiToken ?? ensureApiToken(config.dataDir), changed: async () => void (await refresh()) },
     metrics: {
       iscsiTargets: () => iscsi.targetTotals(),
       dhcp: () => dhcp?.stats ?? { received: 0, malformed: 0, replies: 0, ignored: 0, errors: 0, byType: {} },
@@ -162,8 +164,8 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
       await tftp?.close();
       await http.close();
       await iscsi.close();
+      await live.close();
       await store.close();
-      await Promise.all(devices.map((d) => new Promise((resolve) => d.close(resolve))));
     },
   };
 }

@@ -24,16 +24,25 @@ export function defaultInitiatorIqn(name: string): string {
 
 type Unknown = Config['unknownMachines'];
 
+/** What the inventory needs of a target: the CHAP credentials iPXE must present to it. */
+export type TargetCredentials = Pick<TargetConfig, 'iqn' | 'chap' | 'mutualChap'>;
+
 export class Inventory {
   readonly #machines = new Map<string, MachineConfig>();
-  readonly #targets = new Map<string, TargetConfig>();
+  readonly #targets = new Map<string, TargetCredentials>();
 
   constructor(
     machines: readonly MachineConfig[],
-    targets: readonly TargetConfig[],
+    targets: readonly TargetCredentials[],
     readonly unknownMachines: Unknown,
   ) {
-    for (const machine of machines) this.#machines.set(machine.mac, machine);
+    this.setMachines(machines);
+    this.setTargets(targets);
+  }
+
+  /** Replaces the targets (the configuration's and the store's) after a change. */
+  setTargets(targets: readonly TargetCredentials[]): void {
+    this.#targets.clear();
     for (const target of targets) this.#targets.set(target.iqn.toLowerCase(), target);
   }
 

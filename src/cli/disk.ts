@@ -1,6 +1,8 @@
-// `diskless disk create`: sparse disk images.
-import { closeSync, ftruncateSync, openSync } from 'node:fs';
+// `diskless disk create|list|show|rm`: the disks of a running server, through its REST API.
+// A new disk is a sparse file in the server's DATA_DIR/disks/ (it takes no space until
+// written); --path registers a file or block device that already exists.
 import type { Command } from 'commander';
+import { callApi, print, withApiOptions, type ApiFlags } from './api-client.ts';
 
 const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 
@@ -13,28 +15,59 @@ export function parseSize(text: string): number {
   return bytes;
 }
 
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+interface DiskRow {
+  name: string;
+  path: string;
+  sizeBytes: number;
+  usedBytes: number;
+  readOnly: boolean;
+  usedBy: Array<{ target: string; lun: number }>;
+}
+
+function describe(d: DiskRow): string {
+  const use = d.usedBy.length === 0 ? 'unused' : d.usedBy.map((u) => `${u.target}@${u.lun}`).join(', ');
+  return `${d.name.padEnd(16)} ${formatBytes(d.sizeBytes).padStart(10)} (${formatBytes(d.usedBytes)} used)${d.readOnly ? ' read-only' : ''}  ${use}\n  ${d.path}`;
+}
+
 export function registerDiskCommand(program: Command): void {
-  const disk = program.command('disk').description('Manage disk images');
-  disk
-    .command('create')
-    .description('Create a sparse disk image (takes no space until written)')
-    .argument('<path>', 'image file to create')
-    .requiredOption('-s, --size <size>', 'size such as 20G')
-    .action((path: string, flags: { size: string }) => {
-      const bytes = parseSize(flags.size);
-      let fd: number;
-      try {
-        fd = openSync(path, 'wx');
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EEXIST') throw new Error(`${path} already exists; pick another name or remove it first`, { cause: err });
-        throw err;
-      }
-      try {
-        ftruncateSync(fd, bytes);
-      } finally {
-        closeSync(fd);
-      }
-      process.stdout.write(`created ${path}: ${bytes} bytes (sparse)\n`);
-    });
+  const disk = program.command('disk').description('Disks: the files machines boot from');
+  withApiOptions(
+    disk
+      .command('create')
+      .description('Create a sparse disk on the server (no space used until written), or register an existing file with --path')
+      .argument('<name>', 'a name such as pc1-disk')
+      .option('-s, --size <size>', 'size of a new disk, such as 20G')
+      .option('--path <file>', 'an existing file or block device on the server instead')
+      .option('--read-only', 'export it read-only'),
+  ).action(async (name: string, flags: ApiFlags & { size?: string; path?: string; readOnly?: boolean }) => {
+    if ((flags.size === undefined) === (flags.path === undefined)) throw new Error('give --size SIZE for a new disk, or --path FILE for an existing one (not both)');
+    const body = flags.path !== undefined ? { name, path: flags.path, readOnly: flags.readOnly === true } : { name, sizeBytes: parseSize(flags.size ?? ''), readOnly: flags.readOnly === true };
+    const created = (await callApi(flags, 'POST', '/api/disks', body)) as DiskRow;
+    print(flags, created, `${flags.path !== undefined ? 'registered' : 'created'} ${describe(created)}`);
+  });
+  withApiOptions(disk.command('list').description('List disks with size and space used')).action(async (flags: ApiFlags) => {
+    const rows = (await callApi(flags, 'GET', '/api/disks')) as DiskRow[];
+    print(flags, rows, rows.length === 0 ? 'no disks; create one with `diskless disk create NAME --size 20G`' : rows.map(describe).join('\n'));
+  });
+  withApiOptions(disk.command('show').description('Show one disk').argument('<name>')).action(async (name: string, flags: ApiFlags) => {
+    const row = (await callApi(flags, 'GET', `/api/disks/${encodeURIComponent(name)}`)) as DiskRow;
+    print(flags, row, describe(row));
+  });
+  withApiOptions(disk.command('rm').description('Forget a disk (its file stays unless --delete-file)').argument('<name>').option('--delete-file', 'also delete the file, if diskless created it')).action(
+    async (name: string, flags: ApiFlags & { deleteFile?: boolean }) => {
+      const row = (await callApi(flags, 'DELETE', `/api/disks/${encodeURIComponent(name)}${flags.deleteFile === true ? '?deleteFile=true' : ''}`)) as DiskRow;
+      print(flags, row, `removed ${row.name}${flags.deleteFile === true ? ' and its file' : ` (the file ${row.path} stays)`}`);
+    },
+  );
 }

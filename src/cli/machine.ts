@@ -1,14 +1,6 @@
 // `diskless machine add|list|show|rm`: the machines of a running server, through its REST API.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-
-interface ApiFlags {
-  server: string;
-  token?: string;
-  dataDir: string;
-  json?: boolean;
-}
+import { callApi as call, withApiOptions, type ApiFlags } from './api-client.ts';
 
 interface MachineRow {
   mac: string;
@@ -18,30 +10,8 @@ interface MachineRow {
   boot: { kind: string; disks?: Array<{ target: string; lun: number }> };
 }
 
-function token(flags: ApiFlags): string {
-  if (flags.token !== undefined) return flags.token;
-  const path = join(flags.dataDir, 'api-token');
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    throw new Error(`no API token: pass --token, or --data-dir pointing at the server's data directory (looked for ${path})`);
-  }
-}
-
-async function call(flags: ApiFlags, method: string, path: string, body?: unknown): Promise<unknown> {
-  let response: Response;
-  try {
-    response = await fetch(new URL(path, flags.server), {
-      method,
-      headers: { ...(method !== 'GET' ? { authorization: `Bearer ${token(flags)}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-  } catch (err) {
-    throw new Error(`cannot reach the server at ${flags.server} (${(err as Error).message}); is 'diskless serve' running? Pass --server URL if it listens elsewhere`, { cause: err });
-  }
-  const answer = (await response.json()) as { error?: string };
-  if (!response.ok) throw new Error(answer.error ?? `server answered ${response.status}`);
-  return answer;
+function isTargetRef(value: string): boolean {
+  return /^(iqn|eui|naa)\./i.test(value);
 }
 
 /** "iqn...:disk" or "iqn...:disk@1" (LUN 1). */
@@ -58,14 +28,6 @@ function describe(m: MachineRow): string {
   return `${m.name.padEnd(16)} ${m.mac}  ${m.boot.kind}${disks !== undefined ? ` ${disks}` : ''}`;
 }
 
-function withApiOptions(command: Command): Command {
-  return command
-    .option('--server <url>', 'URL of the running server', 'http://127.0.0.1:8080')
-    .option('--token <token>', 'API token (default: read from DATA_DIR/api-token)')
-    .option('--data-dir <dir>', "the server's data directory", './data')
-    .option('--json', 'print JSON');
-}
-
 export function registerMachineCommand(program: Command): void {
   const machine = program.command('machine').description('Machines that boot from this server (by MAC)');
   withApiOptions(
@@ -74,10 +36,12 @@ export function registerMachineCommand(program: Command): void {
       .description('Register a machine and what it boots')
       .requiredOption('--mac <mac>', 'its MAC address, e.g. 52:54:00:12:34:56')
       .requiredOption('--name <name>', 'a name (its initiator IQN is derived from it)')
-      .option('--disk <iqn[@lun]>', 'boot from this target (repeat for more disks: 0x80, 0x81, ...)', (v: string, all: string[]) => [...all, v], [] as string[])
+      .option('--disk <disk|iqn[@lun]>', 'boot from this disk (the machine gets a target of its own) or target; repeat for more disks: 0x80, 0x81, ...', (v: string, all: string[]) => [...all, v], [] as string[])
+      .option('--group <group>', 'a group for the console and bulk changes')
       .option('--boot <json>', 'a boot entry or menu as JSON, instead of --disk'),
-  ).action(async (flags: ApiFlags & { mac: string; name: string; disk: string[]; boot?: string }) => {
+  ).action(async (flags: ApiFlags & { mac: string; name: string; disk: string[]; boot?: string; group?: string }) => {
     let boot: unknown;
+    let disks: string[] | undefined;
     if (flags.boot !== undefined) {
       try {
         boot = JSON.parse(flags.boot);
@@ -85,11 +49,15 @@ export function registerMachineCommand(program: Command): void {
         throw new Error(`--boot is not JSON: ${(err as Error).message}`, { cause: err });
       }
     } else if (flags.disk.length > 0) {
-      boot = { kind: 'sanboot', disks: flags.disk.map(parseDiskRef) };
+      const targets = flags.disk.filter(isTargetRef);
+      if (targets.length > 0 && targets.length < flags.disk.length) throw new Error('--disk takes either disk names (the machine gets a target of its own) or target IQNs, not both');
+      if (targets.length === 0) disks = flags.disk;
+      else boot = { kind: 'sanboot', disks: flags.disk.map(parseDiskRef) };
     } else {
-      throw new Error('say what the machine boots: --disk IQN[@LUN] (repeatable) or --boot JSON');
+      throw new Error('say what the machine boots: --disk DISK or --disk IQN[@LUN] (repeatable), or --boot JSON');
     }
-    const added = (await call(flags, 'POST', '/api/machines', { mac: flags.mac, name: flags.name, boot })) as MachineRow;
+    const body = { mac: flags.mac, name: flags.name, ...(flags.group !== undefined ? { group: flags.group } : {}), ...(disks !== undefined ? { disks } : { boot }) };
+    const added = (await call(flags, 'POST', '/api/machines', body)) as MachineRow;
     process.stdout.write(flags.json === true ? JSON.stringify(added, null, 2) + '\n' : `added ${describe(added)}\n`);
   });
   withApiOptions(machine.command('list').description('List machines')).action(async (flags: ApiFlags) => {

@@ -5,6 +5,7 @@ import { registerEventsCommand } from './events.ts';
 import { registerMachineCommand } from './machine.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerSessionsCommand } from './sessions.ts';
+import { registerTargetCommand } from './target.ts';
 
 const program = new Command();
 program
@@ -18,6 +19,7 @@ registerSessionsCommand(program);
 registerDiskCommand(program);
 registerEventsCommand(program);
 registerMachineCommand(program);
+registerTargetCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`diskless: ${err instanceof Error ? err.message : String(err)}\n`);

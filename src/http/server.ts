@@ -9,7 +9,8 @@ import { registerFilesRoute } from './files-route.ts';
 import type { BootEventLog } from '../events/boot-events.ts';
 import { registerEventRoutes } from './events-route.ts';
 import { renderMetrics, type MetricsSource } from './metrics.ts';
-import { registerMachinesRoutes, type MachinesRouteOptions } from './machines-route.ts';
+import { registerMachinesRoutes, type InventoryRouteOptions } from './machines-route.ts';
+import { registerDiskRoutes } from './disks-route.ts';
 
 export interface HttpDeps {
   readonly inventory: Inventory;
@@ -19,8 +20,8 @@ export interface HttpDeps {
   readonly log: Logger;
   /** Boot files under /files/ (the same ones TFTP serves). */
   readonly files?: TftpFileProvider;
-  /** The store's machines, editable with the API token. */
-  readonly machines?: MachinesRouteOptions;
+  /** The store's machines, disks and targets, editable with the API token. */
+  readonly api?: InventoryRouteOptions;
   /** What /metrics reports. */
   readonly metrics?: MetricsSource;
   /** The boot timeline, for /api/events. */
@@ -53,12 +54,15 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     deps.onEvent?.({ mac, kind: 'script', client: request.ip, outcome });
     if (script !== null) return renderMachineScript(script);
     if (outcome === 'ignored') return `#!ipxe\necho diskless: ${mac} has no boot configuration here\nexit\n`;
-    return renderNotRegisteredScript(mac, `add it to machines: in the configuration (mac: ${mac})`, `${self}?mac=${mac.replace(/:/g, '-')}`);
+    return renderNotRegisteredScript(mac, `register it: diskless machine add --mac ${mac} --name NAME --disk DISK`, `${self}?mac=${mac.replace(/:/g, '-')}`);
   });
 
   if (deps.files !== undefined) registerFilesRoute(app, deps.files);
   app.get('/api/sessions', async () => deps.sessions());
-  if (deps.machines !== undefined) registerMachinesRoutes(app, deps.machines);
+  if (deps.api !== undefined) {
+    registerMachinesRoutes(app, deps.api);
+    registerDiskRoutes(app, deps.api);
+  }
   const metrics = deps.metrics;
   if (metrics !== undefined) {
     app.get('/metrics', async (_request, reply) => {

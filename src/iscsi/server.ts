@@ -214,6 +214,14 @@ export class IscsiServer implements ConnectionHost {
     return totals;
   }
 
+  /** Ends every session logged in to this target (it was removed, or its LUNs changed). */
+  dropSessions(targetName: string, reason: string): void {
+    const name = targetName.toLowerCase();
+    for (const connection of this.#connections) {
+      if (connection.session?.info.targetName?.toLowerCase() === name) connection.close(reason);
+    }
+  }
+
   sessions(): SessionSummary[] {
     const out: SessionSummary[] = [];
     for (const connection of this.#connections) {

@@ -145,7 +145,14 @@ export class FileDevice implements BlockDevice {
     readonly syncWriteMaxBytes = 0,
   ) {}
 
+  /**
+   * Set by close(). The kernel reuses fd numbers at once, so an I/O that arrives after close
+   * (a session still draining when its target is removed) must fail, never touch another file.
+   */
+  #closed = false;
+
   private outOfRange(offsetBytes: number, lengthBytes: number): NodeJS.ErrnoException | null {
+    if (this.#closed) return errnoError('EBADF', 'device is closed (its target was removed or changed)');
     if (offsetBytes < 0 || lengthBytes < 0 || offsetBytes + lengthBytes > this.sizeBytes) {
       return errnoError('EINVAL', `range ${offsetBytes}+${lengthBytes} beyond ${this.sizeBytes} bytes`);
     }
@@ -172,6 +179,7 @@ export class FileDevice implements BlockDevice {
   }
 
   flush(done: Done): void {
+    if (this.#closed) return process.nextTick(done, errnoError('EBADF', 'device is closed'));
     fs.fdatasync(this.fd, done);
   }
 
@@ -204,6 +212,8 @@ export class FileDevice implements BlockDevice {
   }
 
   close(done: Done): void {
+    if (this.#closed) return process.nextTick(done, null);
+    this.#closed = true;
     fs.close(this.fd, done);
   }
 }

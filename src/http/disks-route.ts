@@ -1,0 +1,126 @@
+// /api/disks and /api/targets: the disks (backing files) and the targets that export them.
+// POST /api/disks with sizeBytes makes a new sparse disk in DATA_DIR/disks/; with path it
+// registers a file or block device the user already has (the server stats it).
+import type { FastifyInstance } from 'fastify';
+import { rm } from 'node:fs/promises';
+import type { Disk } from '../store/repositories/disks.ts';
+import { toPublicTarget, type NewLun, type NewTarget, type TargetPatch } from '../store/repositories/targets.ts';
+import { StoreError, StoreErrorCode } from '../store/errors.ts';
+import { createDiskFile, diskFileInfo, newDiskPath } from '../targets/disk-files.ts';
+import { requireToken, sendApiError } from './api-common.ts';
+import type { InventoryRouteOptions } from './machines-route.ts';
+
+interface DiskBody {
+  name?: unknown;
+  path?: unknown;
+  sizeBytes?: unknown;
+  readOnly?: unknown;
+}
+
+export interface PublicDisk extends Disk {
+  /** Bytes the file really occupies (sparse files grow as machines write). */
+  readonly usedBytes: number;
+  /** The LUNs that export it. */
+  readonly usedBy: readonly { readonly target: string; readonly lun: number }[];
+}
+
+export function registerDiskRoutes(app: FastifyInstance, options: InventoryRouteOptions): void {
+  const { store } = options;
+  const guard = requireToken(options.apiToken);
+
+  const usage = async (): Promise<Map<string, { target: string; lun: number }[]>> => {
+    const byDisk = new Map<string, { target: string; lun: number }[]>();
+    for (const t of await store.targets.list()) for (const l of t.luns) byDisk.set(l.disk, [...(byDisk.get(l.disk) ?? []), { target: t.iqn, lun: l.lun }]);
+    return byDisk;
+  };
+  const publicDisk = async (disk: Disk, byDisk: Map<string, { target: string; lun: number }[]>): Promise<PublicDisk> => {
+    const info = await diskFileInfo(disk.path).catch(() => ({ sizeBytes: disk.sizeBytes, usedBytes: 0 }));
+    return { ...disk, usedBytes: info.usedBytes, usedBy: byDisk.get(disk.name) ?? [] };
+  };
+
+  app.get('/api/disks', async () => {
+    const byDisk = await usage();
+    return Promise.all((await store.disks.list()).map((d) => publicDisk(d, byDisk)));
+  });
+
+  app.get<{ Params: { name: string } }>('/api/disks/:name', async (request, reply) => {
+    const disk = await store.disks.get(request.params.name);
+    if (disk === undefined) return reply.code(404).send({ error: `no disk named ${request.params.name}; GET /api/disks lists them` });
+    return publicDisk(disk, await usage());
+  });
+
+  app.post<{ Body: DiskBody | null }>('/api/disks', { preHandler: guard }, async (request, reply) => {
+    const body = request.body ?? {};
+    try {
+      if (typeof body.name !== 'string') throw new StoreError(StoreErrorCode.Invalid, 'name: a disk needs a name such as pc1-disk');
+      const readOnly = body.readOnly === undefined ? false : body.readOnly === true;
+      let disk: Disk;
+      if (body.path !== undefined) {
+        if (typeof body.path !== 'string') throw new StoreError(StoreErrorCode.Invalid, 'path: must be the absolute path of a file or block device');
+        const info = await diskFileInfo(body.path);
+        disk = await store.disks.add({ name: body.name, path: body.path, sizeBytes: info.sizeBytes, readOnly });
+      } else {
+        if (typeof body.sizeBytes !== 'number') throw new StoreError(StoreErrorCode.Invalid, 'sizeBytes: give the size of the new disk in bytes, or "path" to register an existing file');
+        const existing = await store.disks.get(body.name);
+        if (existing !== undefined) {
+          throw new StoreError(StoreErrorCode.DuplicateName, `a disk named ${body.name} already exists (${existing.path}); pick another name, or \`diskless disk rm ${body.name}\` first`);
+        }
+        const path = await createDiskFile(options.dataDir, body.name, body.sizeBytes);
+        try {
+          disk = await store.disks.add({ name: body.name, path, sizeBytes: body.sizeBytes, readOnly });
+        } catch (err) {
+          await rm(path, { force: true });
+          throw err;
+        }
+      }
+      return reply.code(201).send(await publicDisk(disk, await usage()));
+    } catch (err) {
+      return sendApiError(reply, err);
+    }
+  });
+
+  app.delete<{ Params: { name: string }; Querystring: { deleteFile?: string } }>('/api/disks/:name', { preHandler: guard }, async (request, reply) => {
+    try {
+      const disk = await store.disks.remove(request.params.name);
+      // Only files diskless made itself are deleted, and only when asked.
+      if (request.query.deleteFile === 'true' && disk.path === newDiskPath(options.dataDir, disk.name)) await rm(disk.path, { force: true });
+      return disk;
+    } catch (err) {
+      return sendApiError(reply, err);
+    }
+  });
+
+  app.get('/api/targets', async () => (await store.targets.list()).map(toPublicTarget));
+
+  app.get<{ Params: { iqn: string } }>('/api/targets/:iqn', async (request, reply) => {
+    const target = await store.targets.get(request.params.iqn);
+    if (target === undefined) return reply.code(404).send({ error: `no target ${request.params.iqn}; GET /api/targets lists them` });
+    return toPublicTarget(target);
+  });
+
+  const change = async <T>(reply: Parameters<typeof sendApiError>[0], code: number, body: () => Promise<T>) => {
+    try {
+      const result = await body();
+      await options.changed();
+      return reply.code(code).send(result);
+    } catch (err) {
+      return sendApiError(reply, err);
+    }
+  };
+
+  app.post<{ Body: unknown }>('/api/targets', { preHandler: guard }, (request, reply) =>
+    change(reply, 201, async () => toPublicTarget(await store.targets.add((request.body ?? {}) as NewTarget))),
+  );
+  app.patch<{ Params: { iqn: string }; Body: unknown }>('/api/targets/:iqn', { preHandler: guard }, (request, reply) =>
+    change(reply, 200, async () => toPublicTarget(await store.targets.update(request.params.iqn, (request.body ?? {}) as TargetPatch))),
+  );
+  app.put<{ Params: { iqn: string; lun: string }; Body: unknown }>('/api/targets/:iqn/luns/:lun', { preHandler: guard }, (request, reply) =>
+    change(reply, 200, async () => toPublicTarget(await store.targets.setLun(request.params.iqn, { ...((request.body ?? {}) as object), lun: Number(request.params.lun) } as NewLun))),
+  );
+  app.delete<{ Params: { iqn: string; lun: string } }>('/api/targets/:iqn/luns/:lun', { preHandler: guard }, (request, reply) =>
+    change(reply, 200, async () => toPublicTarget(await store.targets.removeLun(request.params.iqn, Number(request.params.lun)))),
+  );
+  app.delete<{ Params: { iqn: string } }>('/api/targets/:iqn', { preHandler: guard }, (request, reply) =>
+    change(reply, 200, async () => toPublicTarget(await store.targets.remove(request.params.iqn))),
+  );
+}

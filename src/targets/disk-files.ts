@@ -1,0 +1,49 @@
+// The files behind disks: new sparse ones in DATA_DIR/disks/, or existing files and block
+// devices the user already has (an IET or tgt setup being imported). Sizes come from the file;
+// "used" is what the file system really holds (sparse files grow as machines write).
+import { stat } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { createSparseFile } from '../storage/file-device.ts';
+import { DisklessError } from '../lib/errors.ts';
+
+export interface DiskFileInfo {
+  readonly sizeBytes: number;
+  /** Bytes allocated on the file system (0 for a block device: not known from stat). */
+  readonly usedBytes: number;
+}
+
+export function newDiskPath(dataDir: string, name: string): string {
+  return resolve(join(dataDir, 'disks', `${name}.img`));
+}
+
+/** Creates DATA_DIR/disks/NAME.img, sparse. */
+export async function createDiskFile(dataDir: string, name: string, sizeBytes: number): Promise<string> {
+  if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0 || sizeBytes % 512 !== 0) {
+    throw new DisklessError('DISK_BAD_SIZE', `sizeBytes: ${sizeBytes} is not a positive whole number of 512-byte blocks; write it like 21474836480 (20 GiB)`);
+  }
+  const path = newDiskPath(dataDir, name);
+  mkdirSync(join(dataDir, 'disks'), { recursive: true });
+  try {
+    await createSparseFile(path, sizeBytes);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new DisklessError('DISK_FILE_EXISTS', `${path} already exists; register it with "path" instead, or pick another name`);
+    throw err;
+  }
+  return path;
+}
+
+/** Size and space used of an existing disk file or block device; clear words when it is not one. */
+export async function diskFileInfo(path: string): Promise<DiskFileInfo> {
+  if (!isAbsolute(path)) throw new DisklessError('DISK_PATH_RELATIVE', `path: ${path} must be absolute (the server resolves it, not the client)`);
+  let s;
+  try {
+    s = await stat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new DisklessError('DISK_FILE_MISSING', `path: ${path} cannot be read by the server (${code ?? 'error'}); check the path and its permissions`);
+  }
+  if (s.isFile()) return { sizeBytes: s.size, usedBytes: s.blocks * 512 };
+  if (s.isBlockDevice()) return { sizeBytes: 0, usedBytes: 0 };
+  throw new DisklessError('DISK_NOT_A_FILE', `path: ${path} is neither a file nor a block device`);
+}

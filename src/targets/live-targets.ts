@@ -1,0 +1,144 @@
+// Keeps the iSCSI portal's TargetDirectory equal to what the configuration file and the store
+// say, while the server runs: a target added through the API can be logged in to at once, and
+// a removed one stops being offered. Each target's LUNs open their own backing files; when a
+// target's LUNs change, its sessions are dropped (the initiator logs in again and sees the new
+// LUNs) before the old files are closed, so no in-flight I/O lands on a closed descriptor.
+import type { Logger } from 'pino';
+import type { ExportedTarget, TargetDirectory, Credentials } from '../iscsi/target-directory.ts';
+import { BlockLogicalUnit } from '../scsi/logical-unit.ts';
+import { LunTable } from '../scsi/target-device.ts';
+import type { BlockDevice } from '../storage/block-device.ts';
+
+export interface DesiredLun {
+  readonly lun: number;
+  readonly path: string;
+  readonly readOnly: boolean;
+  /** INQUIRY product id (16 ASCII characters at most are shown). */
+  readonly productId: string;
+}
+
+export interface DesiredTarget {
+  readonly name: string;
+  readonly alias: string | null;
+  readonly chap: Credentials | null;
+  readonly mutualChap: Credentials | null;
+  readonly allowedInitiators: readonly string[] | null;
+  readonly luns: readonly DesiredLun[];
+}
+
+export type OpenDevice = (path: string, options: { readOnly: boolean }) => Promise<BlockDevice>;
+
+export interface LiveTargetsOptions {
+  readonly directory: TargetDirectory;
+  readonly openDevice: OpenDevice;
+  /** Ends the sessions logged in to this target (its LUNs changed or it was removed). */
+  readonly dropSessions: (targetName: string, reason: string) => void;
+  readonly log: Logger;
+}
+
+interface Exported {
+  readonly lunKey: string;
+  readonly devices: readonly BlockDevice[];
+  readonly table: LunTable;
+}
+
+export interface SyncReport {
+  readonly added: string[];
+  readonly changed: string[];
+  readonly removed: string[];
+  /** Targets that could not be opened, with why; the rest are still exported. */
+  readonly failed: { readonly name: string; readonly error: string }[];
+}
+
+export class LiveTargets {
+  readonly #opts: LiveTargetsOptions;
+  readonly #exported = new Map<string, Exported>();
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: LiveTargetsOptions) {
+    this.#opts = options;
+  }
+
+  /** Applies the desired set; calls are serialised, so two quick changes cannot interleave. */
+  sync(desired: readonly DesiredTarget[]): Promise<SyncReport> {
+    const run = this.#queue.then(() => this.#sync(desired));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Closes every device (server shutdown). */
+  close(): Promise<void> {
+    return this.sync([]).then(() => undefined);
+  }
+
+  async #sync(desired: readonly DesiredTarget[]): Promise<SyncReport> {
+    const report: SyncReport = { added: [], changed: [], removed: [], failed: [] };
+    const wanted = new Map(desired.map((t) => [t.name.toLowerCase(), t]));
+    for (const [key, current] of this.#exported) {
+      if (wanted.has(key)) continue;
+      const name = this.#opts.directory.get(key)?.name ?? key;
+      this.#opts.directory.remove(key);
+      this.#opts.dropSessions(name, 'target removed');
+      this.#exported.delete(key);
+      await closeAll(current.devices);
+      report.removed.push(name);
+    }
+    for (const [key, target] of wanted) {
+      const lunKey = JSON.stringify(target.luns.map((l) => [l.lun, l.path, l.readOnly]).sort());
+      const current = this.#exported.get(key);
+      let exported = current;
+      if (current === undefined || current.lunKey !== lunKey) {
+        try {
+          exported = await this.#open(target, lunKey);
+        } catch (err) {
+          report.failed.push({ name: target.name, error: (err as Error).message });
+          this.#opts.log.error({ target: target.name, err }, 'cannot export target: a LUN could not be opened');
+          continue;
+        }
+      }
+      if (exported === undefined) continue;
+      this.#exported.set(key, exported);
+      const entry: ExportedTarget = {
+        name: target.name,
+        alias: target.alias,
+        device: exported.table,
+        chap: target.chap,
+        mutualChap: target.mutualChap,
+        allowedInitiators: target.allowedInitiators,
+      };
+      const before = this.#opts.directory.get(key);
+      this.#opts.directory.add(entry);
+      if (current === undefined) report.added.push(target.name);
+      else if (current !== exported) {
+        this.#opts.dropSessions(target.name, 'target LUNs changed');
+        await closeAll(current.devices);
+        report.changed.push(target.name);
+      } else if (before !== null && !sameAccess(before, entry)) report.changed.push(target.name);
+    }
+    return report;
+  }
+
+  async #open(target: DesiredTarget, lunKey: string): Promise<Exported> {
+    const devices: BlockDevice[] = [];
+    const units = new Map<number, BlockLogicalUnit>();
+    try {
+      for (const lun of target.luns) {
+        const device = await this.#opts.openDevice(lun.path, { readOnly: lun.readOnly });
+        devices.push(device);
+        units.set(lun.lun, new BlockLogicalUnit(device, { productId: lun.productId }));
+      }
+    } catch (err) {
+      await closeAll(devices);
+      throw err;
+    }
+    return { lunKey, devices, table: new LunTable(units) };
+  }
+}
+
+function sameAccess(a: ExportedTarget, b: ExportedTarget): boolean {
+  return JSON.stringify([a.alias, a.chap, a.mutualChap, a.allowedInitiators]) === JSON.stringify([b.alias, b.chap, b.mutualChap, b.allowedInitiators]);
+}
+
+function closeAll(devices: readonly BlockDevice[]): Promise<void> {
+  return Promise.all(devices.map((d) => new Promise<void>((resolve) => d.close(() => resolve())))).then(() => undefined);
+}
