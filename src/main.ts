@@ -16,6 +16,7 @@ import { subnetFromConfig } from './dhcp/subnet-from-config.ts';
 import { createBootPolicy } from './boot/policy.ts';
 import { DisklessError } from './lib/errors.ts';
 import { BootEventLog, type BootEventKind } from './events/boot-events.ts';
+import { persistBootEvents } from './events/persist-events.ts';
 
 const DHCP_EVENT_KINDS: Readonly<Record<string, BootEventKind>> = {
   discover: 'dhcp-discover',
@@ -47,6 +48,8 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   const store = await openStore(config.store ?? join(config.dataDir, 'diskless.db'));
   const targets = new TargetDirectory();
   const events = new BootEventLog();
+  // The last week of boots, so the console's timelines survive a restart.
+  const stopPersisting = await persistBootEvents(events, store.events, log, { sinceMs: Date.now() - 7 * 24 * 3600_000, limit: 20_000 });
   // Assigned below; dropSessions is only called after the first sync, when it exists.
   let iscsiServer: IscsiServer | null = null;
   const live = new LiveTargets({
@@ -165,6 +168,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
       await http.close();
       await iscsi.close();
       await live.close();
+      stopPersisting();
       await store.close();
     },
   };

@@ -1,5 +1,6 @@
 // The `diskless` command. One file per subcommand; each registers itself on the program.
 import { Command } from 'commander';
+import { VERSION } from '../version.ts';
 import { registerDiskCommand } from './disk.ts';
 import { registerEventsCommand } from './events.ts';
 import { registerMachineCommand } from './machine.ts';
@@ -11,7 +12,7 @@ const program = new Command();
 program
   .name('diskless')
   .description('Boot whole fleets of machines over the network from iSCSI disks: one server for iSCSI, HTTP boot scripts and more.')
-  .version('0.1.0')
+  .version(VERSION)
   .showHelpAfterError();
 
 registerServeCommand(program);

@@ -73,6 +73,15 @@ export class BootEventLog {
       .sort((a, b) => a.at - b.at);
   }
 
+  /** Puts back events kept from an earlier run (oldest first), without telling subscribers. */
+  restore(past: readonly BootEvent[]): void {
+    for (const event of past) {
+      const ring = event.mac === null ? this.#unattributed : this.#ring(event.mac);
+      ring.push(event);
+      if (ring.length > this.perMachine) ring.splice(0, ring.length - this.perMachine);
+    }
+  }
+
   subscribe(listener: (event: BootEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

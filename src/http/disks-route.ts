@@ -4,18 +4,12 @@
 import type { FastifyInstance } from 'fastify';
 import { rm } from 'node:fs/promises';
 import type { Disk } from '../store/repositories/disks.ts';
-import { toPublicTarget, type NewLun, type NewTarget, type TargetPatch } from '../store/repositories/targets.ts';
+import { newTarget, targetPatch, toPublicTarget, type NewLun, type NewTarget, type TargetPatch } from '../store/repositories/targets.ts';
 import { StoreError, StoreErrorCode } from '../store/errors.ts';
 import { createDiskFile, diskFileInfo, newDiskPath } from '../targets/disk-files.ts';
 import { requireToken, sendApiError } from './api-common.ts';
+import { lunBody, newDiskBody, parseBody } from './api-schemas.ts';
 import type { InventoryRouteOptions } from './machines-route.ts';
-
-interface DiskBody {
-  name?: unknown;
-  path?: unknown;
-  sizeBytes?: unknown;
-  readOnly?: unknown;
-}
 
 export interface PublicDisk extends Disk {
   /** Bytes the file really occupies (sparse files grow as machines write). */
@@ -49,18 +43,15 @@ export function registerDiskRoutes(app: FastifyInstance, options: InventoryRoute
     return publicDisk(disk, await usage());
   });
 
-  app.post<{ Body: DiskBody | null }>('/api/disks', { preHandler: guard }, async (request, reply) => {
-    const body = request.body ?? {};
+  app.post<{ Body: unknown }>('/api/disks', { preHandler: guard }, async (request, reply) => {
     try {
-      if (typeof body.name !== 'string') throw new StoreError(StoreErrorCode.Invalid, 'name: a disk needs a name such as pc1-disk');
-      const readOnly = body.readOnly === undefined ? false : body.readOnly === true;
+      const body = parseBody(newDiskBody, request.body, 'disk');
+      const readOnly = body.readOnly ?? false;
       let disk: Disk;
-      if (body.path !== undefined) {
-        if (typeof body.path !== 'string') throw new StoreError(StoreErrorCode.Invalid, 'path: must be the absolute path of a file or block device');
+      if ('path' in body) {
         const info = await diskFileInfo(body.path);
         disk = await store.disks.add({ name: body.name, path: body.path, sizeBytes: info.sizeBytes, readOnly });
       } else {
-        if (typeof body.sizeBytes !== 'number') throw new StoreError(StoreErrorCode.Invalid, 'sizeBytes: give the size of the new disk in bytes, or "path" to register an existing file');
         const existing = await store.disks.get(body.name);
         if (existing !== undefined) {
           throw new StoreError(StoreErrorCode.DuplicateName, `a disk named ${body.name} already exists (${existing.path}); pick another name, or \`diskless disk rm ${body.name}\` first`);
@@ -109,13 +100,13 @@ export function registerDiskRoutes(app: FastifyInstance, options: InventoryRoute
   };
 
   app.post<{ Body: unknown }>('/api/targets', { preHandler: guard }, (request, reply) =>
-    change(reply, 201, async () => toPublicTarget(await store.targets.add((request.body ?? {}) as NewTarget))),
+    change(reply, 201, async () => toPublicTarget(await store.targets.add(parseBody(newTarget, request.body, 'target') as NewTarget))),
   );
   app.patch<{ Params: { iqn: string }; Body: unknown }>('/api/targets/:iqn', { preHandler: guard }, (request, reply) =>
-    change(reply, 200, async () => toPublicTarget(await store.targets.update(request.params.iqn, (request.body ?? {}) as TargetPatch))),
+    change(reply, 200, async () => toPublicTarget(await store.targets.update(request.params.iqn, parseBody(targetPatch, request.body, 'target change') as TargetPatch))),
   );
   app.put<{ Params: { iqn: string; lun: string }; Body: unknown }>('/api/targets/:iqn/luns/:lun', { preHandler: guard }, (request, reply) =>
-    change(reply, 200, async () => toPublicTarget(await store.targets.setLun(request.params.iqn, { ...((request.body ?? {}) as object), lun: Number(request.params.lun) } as NewLun))),
+    change(reply, 200, async () => toPublicTarget(await store.targets.setLun(request.params.iqn, { ...parseBody(lunBody, request.body, 'LUN'), lun: Number(request.params.lun) } as NewLun))),
   );
   app.delete<{ Params: { iqn: string; lun: string } }>('/api/targets/:iqn/luns/:lun', { preHandler: guard }, (request, reply) =>
     change(reply, 200, async () => toPublicTarget(await store.targets.removeLun(request.params.iqn, Number(request.params.lun)))),

@@ -4,10 +4,12 @@
 // A body with "disks" instead of "boot" gives the machine a target of its own (provision.ts).
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../store/open-store.ts';
-import type { NewMachine } from '../store/repositories/machines.ts';
-import { toPublicMachine } from '../store/repositories/machines.ts';
+import type { MachinePatch, NewMachine } from '../store/repositories/machines.ts';
+import { machinePatch, newMachine, toPublicMachine } from '../store/repositories/machines.ts';
 import { addMachineWithDisks, removeMachine, type NewMachineWithDisks } from '../targets/provision.ts';
+import { stripUndefined } from '../store/repositories/validate.ts';
 import { requireToken, sendApiError } from './api-common.ts';
+import { machineWithDisks, parseBody } from './api-schemas.ts';
 
 export interface InventoryRouteOptions {
   readonly store: Store;
@@ -34,7 +36,9 @@ export function registerMachinesRoutes(app: FastifyInstance, options: InventoryR
     try {
       const body = request.body;
       const withDisks = typeof body === 'object' && body !== null && 'disks' in body && !('boot' in body);
-      const machine = withDisks ? await addMachineWithDisks(store, body as NewMachineWithDisks) : await store.machines.add(body as NewMachine);
+      const machine = withDisks
+        ? await addMachineWithDisks(store, stripUndefined(parseBody(machineWithDisks, body, 'machine')) as NewMachineWithDisks)
+        : await store.machines.add(parseBody(newMachine, body, 'machine') as NewMachine);
       await options.changed();
       return reply.code(201).send(toPublicMachine(machine));
     } catch (err) {
@@ -44,7 +48,7 @@ export function registerMachinesRoutes(app: FastifyInstance, options: InventoryR
 
   app.patch<{ Params: { ref: string }; Body: unknown }>('/api/machines/:ref', { preHandler: guard }, async (request, reply) => {
     try {
-      const machine = await store.machines.update(request.params.ref, (request.body ?? {}) as Partial<NewMachine>);
+      const machine = await store.machines.update(request.params.ref, parseBody(machinePatch, request.body, 'machine change') as MachinePatch);
       await options.changed();
       return toPublicMachine(machine);
     } catch (err) {

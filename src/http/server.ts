@@ -11,6 +11,8 @@ import { registerEventRoutes } from './events-route.ts';
 import { renderMetrics, type MetricsSource } from './metrics.ts';
 import { registerMachinesRoutes, type InventoryRouteOptions } from './machines-route.ts';
 import { registerDiskRoutes } from './disks-route.ts';
+import { openApiDocument } from './openapi.ts';
+import { VERSION } from '../version.ts';
 
 export interface HttpDeps {
   readonly inventory: Inventory;
@@ -63,6 +65,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     registerMachinesRoutes(app, deps.api);
     registerDiskRoutes(app, deps.api);
   }
+  app.get('/api/openapi.json', async () => openApiDocument(VERSION));
   const metrics = deps.metrics;
   if (metrics !== undefined) {
     app.get('/metrics', async (_request, reply) => {

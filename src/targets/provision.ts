@@ -16,7 +16,7 @@ export function derivedTargetIqn(machineName: string): string {
 export interface NewMachineWithDisks extends Omit<NewMachine, 'boot'> {
   /** Disk names, in BIOS drive order (0x80, 0x81, ...). */
   readonly disks: readonly string[];
-  readonly keepSan?: boolean;
+  readonly keepSan?: boolean | undefined;
 }
 
 /** Creates the machine and its target, or neither. */

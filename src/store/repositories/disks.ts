@@ -6,9 +6,9 @@ import { StoreError, StoreErrorCode, isUniqueViolation } from '../errors.ts';
 import type { Database, DiskRow } from '../schema.ts';
 import { fromFlag, parseInput, stripUndefined, toFlag } from './validate.ts';
 
-const diskName = z.string().min(1).max(63).regex(/^[A-Za-z0-9._-]+$/, 'disk names use letters, digits, ., - and _');
+export const diskName = z.string().min(1).max(63).regex(/^[A-Za-z0-9._-]+$/, 'disk names use letters, digits, ., - and _');
 
-const newDisk = z.object({
+export const newDisk = z.object({
   name: diskName,
   path: z.string().min(1, 'a disk needs the path of its backing file'),
   // Whole bytes, and exact as a JS number (2^53 bytes is 8 PiB).
@@ -16,7 +16,7 @@ const newDisk = z.object({
   readOnly: z.boolean().default(false),
   imageId: z.number().int().min(1).nullable().default(null),
 });
-const diskPatch = newDisk.omit({ readOnly: true, imageId: true }).extend({ readOnly: z.boolean(), imageId: z.number().int().min(1).nullable() }).partial();
+export const diskPatch = newDisk.omit({ readOnly: true, imageId: true }).extend({ readOnly: z.boolean(), imageId: z.number().int().min(1).nullable() }).partial();
 
 export interface Disk {
   readonly id: number;

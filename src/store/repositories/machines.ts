@@ -14,7 +14,7 @@ export type MachineBootInput = z.input<typeof machineBoot>;
 
 const group = z.string().min(1, 'a group name must not be empty').max(63).regex(/^[A-Za-z0-9._-]+$/, 'group names use letters, digits, ., - and _').nullable();
 
-const newMachine = z.object({
+export const newMachine = z.object({
   mac: macSchema,
   name: machineConfig.shape.name,
   group: group.default(null),
@@ -23,7 +23,7 @@ const newMachine = z.object({
   chap: chapCredentials.nullable().optional(),
 });
 
-const machinePatch = newMachine.omit({ group: true }).extend({ group }).partial();
+export const machinePatch = newMachine.omit({ group: true }).extend({ group }).partial();
 
 export interface Machine {
   readonly id: number;

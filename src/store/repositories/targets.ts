@@ -9,10 +9,10 @@ import { Secret, toPublicCredentials, type Credentials, type PublicCredentials }
 import { fromFlag, parseInput, parseRowJson, stripUndefined, toFlag } from './validate.ts';
 
 const lunNumber = z.number().int().min(0).max(16383);
-const lunInput = z.object({ lun: lunNumber, disk: z.string().min(1, 'a LUN names a disk'), readOnly: z.boolean().default(false) });
+export const lunInput = z.object({ lun: lunNumber, disk: z.string().min(1, 'a LUN names a disk'), readOnly: z.boolean().default(false) });
 const initiatorList = z.array(z.string().min(1)).nullable();
 
-const newTarget = z.object({
+export const newTarget = z.object({
   iqn,
   alias: z.string().max(255).nullable().default(null),
   chap: chapCredentials.nullable().default(null),
@@ -20,7 +20,7 @@ const newTarget = z.object({
   allowedInitiators: initiatorList.default(null),
   luns: z.array(lunInput).default([]),
 });
-const targetPatch = z
+export const targetPatch = z
   .object({ alias: z.string().max(255).nullable(), chap: chapCredentials.nullable(), mutualChap: chapCredentials.nullable(), allowedInitiators: initiatorList })
   .partial();
 

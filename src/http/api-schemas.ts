@@ -1,0 +1,65 @@
+// The REST API as data: every /api route with its method, what it does, whether it needs the
+// token, and the zod schema of its body. Routes validate bodies with these schemas (a 400 that
+// names the field), and /api/openapi.json is generated from the same table, so the document
+// cannot drift from what the server accepts (openapi.test.ts checks every route is listed).
+import { z } from 'zod';
+import { newDisk, diskName } from '../store/repositories/disks.ts';
+import { machinePatch, newMachine } from '../store/repositories/machines.ts';
+import { lunInput, newTarget, targetPatch } from '../store/repositories/targets.ts';
+import { StoreError, StoreErrorCode } from '../store/errors.ts';
+
+export const machineWithDisks = newMachine.omit({ boot: true }).extend({
+  disks: z.array(diskName).min(1, 'give at least one disk name').describe('Disk names in BIOS drive order; the machine gets a target of its own'),
+  keepSan: z.boolean().optional(),
+});
+export const machineBody = z.union([newMachine, machineWithDisks]);
+
+export const newDiskBody = z.union([
+  z.object({ name: diskName, sizeBytes: z.number().int().min(512).describe('A new sparse disk in DATA_DIR/disks/'), readOnly: z.boolean().optional() }),
+  newDisk.pick({ name: true, readOnly: true }).extend({ path: z.string().min(1).describe('An existing file or block device on the server (absolute path)') }),
+]);
+
+export const lunBody = lunInput.omit({ lun: true });
+
+export interface ApiRoute {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** fastify syntax (:param). */
+  readonly path: string;
+  readonly summary: string;
+  /** Changes need Authorization: Bearer <token>. */
+  readonly auth: boolean;
+  readonly body?: z.ZodType;
+  /** 'sse' for the event stream, 'text' for Prometheus; JSON otherwise. */
+  readonly produces?: 'json' | 'sse' | 'text';
+}
+
+export const API_ROUTES: readonly ApiRoute[] = [
+  { method: 'GET', path: '/api/machines', summary: 'List machines (CHAP secrets redacted)', auth: false },
+  { method: 'GET', path: '/api/machines/:ref', summary: 'One machine, by MAC or name', auth: false },
+  { method: 'POST', path: '/api/machines', summary: 'Add a machine: with "boot" (an entry or menu) or with "disks" (it gets a target of its own)', auth: true, body: machineBody },
+  { method: 'PATCH', path: '/api/machines/:ref', summary: 'Change a machine', auth: true, body: machinePatch },
+  { method: 'DELETE', path: '/api/machines/:ref', summary: 'Remove a machine and the target made for it', auth: true },
+  { method: 'GET', path: '/api/disks', summary: 'List disks with size, space used and the LUNs that export them', auth: false },
+  { method: 'GET', path: '/api/disks/:name', summary: 'One disk', auth: false },
+  { method: 'POST', path: '/api/disks', summary: 'Create a sparse disk (sizeBytes) or register an existing file (path)', auth: true, body: newDiskBody },
+  { method: 'DELETE', path: '/api/disks/:name', summary: 'Forget a disk (?deleteFile=true also deletes a file diskless created)', auth: true },
+  { method: 'GET', path: '/api/targets', summary: 'List targets of the store with their LUNs', auth: false },
+  { method: 'GET', path: '/api/targets/:iqn', summary: 'One target', auth: false },
+  { method: 'POST', path: '/api/targets', summary: 'Add a target; it is exported at once', auth: true, body: newTarget },
+  { method: 'PATCH', path: '/api/targets/:iqn', summary: 'Change alias, CHAP or allowed initiators', auth: true, body: targetPatch },
+  { method: 'PUT', path: '/api/targets/:iqn/luns/:lun', summary: 'Point a LUN at a disk (its sessions end and log in again)', auth: true, body: lunBody },
+  { method: 'DELETE', path: '/api/targets/:iqn/luns/:lun', summary: 'Remove a LUN', auth: true },
+  { method: 'DELETE', path: '/api/targets/:iqn', summary: 'Remove a target (its disks stay; its sessions end)', auth: true },
+  { method: 'GET', path: '/api/sessions', summary: 'Live iSCSI sessions with byte and command counters', auth: false },
+  { method: 'GET', path: '/api/events', summary: 'Boot events (?mac=, ?since= ms), oldest first', auth: false },
+  { method: 'GET', path: '/api/events/stream', summary: 'Boot events as they happen (Server-Sent Events, event: boot)', auth: false, produces: 'sse' },
+  { method: 'GET', path: '/api/openapi.json', summary: 'This document', auth: false },
+];
+
+/** Validates a request body; a failure is a 400 whose message names the field. */
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(body ?? {});
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message));
+  throw new StoreError(StoreErrorCode.Invalid, `invalid ${what}: ${issues.join('; ')}`);
+}
