@@ -1,4 +1,4 @@
-// `diskless disk create|list|show|rm`: the disks of a running server, through its REST API.
+// `diskless disk create|list|show|resize|rm`: the disks of a running server, through its REST API.
 // A new disk is a sparse file in the server's DATA_DIR/disks/ (it takes no space until
 // written); --path registers a file or block device that already exists.
 import type { Command } from 'commander';
@@ -64,6 +64,12 @@ export function registerDiskCommand(program: Command): void {
     const row = (await callApi(flags, 'GET', `/api/disks/${encodeURIComponent(name)}`)) as DiskRow;
     print(flags, row, describe(row));
   });
+  withApiOptions(disk.command('resize').description('Grow a disk (machines see the new size at their next login)').argument('<name>').requiredOption('-s, --size <size>', 'the new size, such as 40G')).action(
+    async (name: string, flags: ApiFlags & { size: string }) => {
+      const row = (await callApi(flags, 'PATCH', `/api/disks/${encodeURIComponent(name)}`, { sizeBytes: parseSize(flags.size) })) as DiskRow;
+      print(flags, row, `resized ${describe(row)}`);
+    },
+  );
   withApiOptions(disk.command('rm').description('Forget a disk (its file stays unless --delete-file)').argument('<name>').option('--delete-file', 'also delete the file, if diskless created it')).action(
     async (name: string, flags: ApiFlags & { deleteFile?: boolean }) => {
       const row = (await callApi(flags, 'DELETE', `/api/disks/${encodeURIComponent(name)}${flags.deleteFile === true ? '?deleteFile=true' : ''}`)) as DiskRow;

@@ -10,6 +10,14 @@ interface MachineRow {
   boot: { kind: string; disks?: Array<{ target: string; lun: number }> };
 }
 
+function parseBootJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`--boot is not JSON: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 function isTargetRef(value: string): boolean {
   return /^(iqn|eui|naa)\./i.test(value);
 }
@@ -43,11 +51,7 @@ export function registerMachineCommand(program: Command): void {
     let boot: unknown;
     let disks: string[] | undefined;
     if (flags.boot !== undefined) {
-      try {
-        boot = JSON.parse(flags.boot);
-      } catch (err) {
-        throw new Error(`--boot is not JSON: ${(err as Error).message}`, { cause: err });
-      }
+      boot = parseBootJson(flags.boot);
     } else if (flags.disk.length > 0) {
       const targets = flags.disk.filter(isTargetRef);
       if (targets.length > 0 && targets.length < flags.disk.length) throw new Error('--disk takes either disk names (the machine gets a target of its own) or target IQNs, not both');
@@ -59,6 +63,32 @@ export function registerMachineCommand(program: Command): void {
     const body = { mac: flags.mac, name: flags.name, ...(flags.group !== undefined ? { group: flags.group } : {}), ...(disks !== undefined ? { disks } : { boot }) };
     const added = (await call(flags, 'POST', '/api/machines', body)) as MachineRow;
     process.stdout.write(flags.json === true ? JSON.stringify(added, null, 2) + '\n' : `added ${describe(added)}\n`);
+  });
+  withApiOptions(
+    machine
+      .command('set')
+      .description('Change a machine: its MAC, name, group, initiator IQN or what it boots')
+      .argument('<mac-or-name>')
+      .option('--mac <mac>')
+      .option('--name <name>')
+      .option('--group <group>', 'a group ("" for none)')
+      .option('--initiator <iqn>', 'the initiator IQN its iPXE logs in with')
+      .option('--disk <iqn[@lun]>', 'boot from these targets instead (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+      .option('--boot <json>', 'a boot entry or menu as JSON'),
+  ).action(async (ref: string, flags: ApiFlags & { mac?: string; name?: string; group?: string; initiator?: string; disk: string[]; boot?: string }) => {
+    const patch: Record<string, unknown> = {};
+    if (flags.mac !== undefined) patch.mac = flags.mac;
+    if (flags.name !== undefined) patch.name = flags.name;
+    if (flags.group !== undefined) patch.group = flags.group === '' ? null : flags.group;
+    if (flags.initiator !== undefined) patch.initiatorIqn = flags.initiator;
+    if (flags.boot !== undefined) patch.boot = parseBootJson(flags.boot);
+    else if (flags.disk.length > 0) {
+      if (!flags.disk.every(isTargetRef)) throw new Error('machine set --disk takes target IQNs; to give a machine new disks of its own, rm it and add it again with --disk DISK');
+      patch.boot = { kind: 'sanboot', disks: flags.disk.map(parseDiskRef) };
+    }
+    if (Object.keys(patch).length === 0) throw new Error('nothing to change: give --mac, --name, --group, --initiator, --disk or --boot');
+    const row = (await call(flags, 'PATCH', `/api/machines/${encodeURIComponent(ref)}`, patch)) as MachineRow;
+    process.stdout.write(flags.json === true ? JSON.stringify(row, null, 2) + '\n' : `changed ${describe(row)}\n`);
   });
   withApiOptions(machine.command('list').description('List machines')).action(async (flags: ApiFlags) => {
     const rows = (await call(flags, 'GET', '/api/machines')) as MachineRow[];

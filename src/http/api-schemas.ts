@@ -19,6 +19,8 @@ export const newDiskBody = z.union([
   newDisk.pick({ name: true, readOnly: true }).extend({ path: z.string().min(1).describe('An existing file or block device on the server (absolute path)') }),
 ]);
 
+export const diskResizeBody = z.object({ sizeBytes: z.number().int().min(512).describe('The new, larger size; disks only grow') });
+
 export const lunBody = lunInput.omit({ lun: true });
 
 export interface ApiRoute {
@@ -42,6 +44,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', path: '/api/disks', summary: 'List disks with size, space used and the LUNs that export them', auth: false },
   { method: 'GET', path: '/api/disks/:name', summary: 'One disk', auth: false },
   { method: 'POST', path: '/api/disks', summary: 'Create a sparse disk (sizeBytes) or register an existing file (path)', auth: true, body: newDiskBody },
+  { method: 'PATCH', path: '/api/disks/:name', summary: 'Grow a disk (its targets reopen it; sessions log in again and see the new size)', auth: true, body: diskResizeBody },
   { method: 'DELETE', path: '/api/disks/:name', summary: 'Forget a disk (?deleteFile=true also deletes a file diskless created)', auth: true },
   { method: 'GET', path: '/api/targets', summary: 'List targets of the store with their LUNs', auth: false },
   { method: 'GET', path: '/api/targets/:iqn', summary: 'One target', auth: false },

@@ -6,9 +6,9 @@ import { rm } from 'node:fs/promises';
 import type { Disk } from '../store/repositories/disks.ts';
 import { newTarget, targetPatch, toPublicTarget, type NewLun, type NewTarget, type TargetPatch } from '../store/repositories/targets.ts';
 import { StoreError, StoreErrorCode } from '../store/errors.ts';
-import { createDiskFile, diskFileInfo, newDiskPath } from '../targets/disk-files.ts';
+import { createDiskFile, diskFileInfo, growDiskFile, newDiskPath } from '../targets/disk-files.ts';
 import { requireToken, sendApiError } from './api-common.ts';
-import { lunBody, newDiskBody, parseBody } from './api-schemas.ts';
+import { diskResizeBody, lunBody, newDiskBody, parseBody } from './api-schemas.ts';
 import type { InventoryRouteOptions } from './machines-route.ts';
 
 export interface PublicDisk extends Disk {
@@ -65,6 +65,21 @@ export function registerDiskRoutes(app: FastifyInstance, options: InventoryRoute
         }
       }
       return reply.code(201).send(await publicDisk(disk, await usage()));
+    } catch (err) {
+      return sendApiError(reply, err);
+    }
+  });
+
+  app.patch<{ Params: { name: string }; Body: unknown }>('/api/disks/:name', { preHandler: guard }, async (request, reply) => {
+    try {
+      const { sizeBytes } = parseBody(diskResizeBody, request.body, 'disk change');
+      const disk = await store.disks.get(request.params.name);
+      if (disk === undefined) throw new StoreError(StoreErrorCode.NotFound, `no disk named ${request.params.name}; \`diskless disk list\` shows the disks`);
+      await growDiskFile(disk.path, sizeBytes);
+      const grown = await store.disks.update(disk.name, { sizeBytes });
+      // Targets exporting it reopen it, and their sessions log in again to see the new size.
+      await options.changed();
+      return publicDisk(grown, await usage());
     } catch (err) {
       return sendApiError(reply, err);
     }

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Store } from '../store/open-store.ts';
 import type { MachinePatch, NewMachine } from '../store/repositories/machines.ts';
 import { machinePatch, newMachine, toPublicMachine } from '../store/repositories/machines.ts';
-import { addMachineWithDisks, removeMachine, type NewMachineWithDisks } from '../targets/provision.ts';
+import { addMachineWithDisks, removeMachine, updateMachine, type NewMachineWithDisks } from '../targets/provision.ts';
 import { stripUndefined } from '../store/repositories/validate.ts';
 import { requireToken, sendApiError } from './api-common.ts';
 import { machineWithDisks, parseBody } from './api-schemas.ts';
@@ -48,7 +48,7 @@ export function registerMachinesRoutes(app: FastifyInstance, options: InventoryR
 
   app.patch<{ Params: { ref: string }; Body: unknown }>('/api/machines/:ref', { preHandler: guard }, async (request, reply) => {
     try {
-      const machine = await store.machines.update(request.params.ref, parseBody(machinePatch, request.body, 'machine change') as MachinePatch);
+      const machine = await updateMachine(store, request.params.ref, parseBody(machinePatch, request.body, 'machine change') as MachinePatch);
       await options.changed();
       return toPublicMachine(machine);
     } catch (err) {

@@ -37,7 +37,7 @@ export function desiredTargets(fromConfig: readonly TargetConfig[], fromStore: r
         problems.push(`LUN ${l.lun} of ${t.iqn} names disk ${l.disk}, which is gone`);
         continue;
       }
-      luns.push({ lun: l.lun, path: disk.path, readOnly: l.readOnly || disk.readOnly, productId: disk.name });
+      luns.push({ lun: l.lun, path: disk.path, readOnly: l.readOnly || disk.readOnly, sizeBytes: disk.sizeBytes, productId: disk.name });
     }
     targets.push({
       name: t.iqn,

@@ -1,7 +1,7 @@
 // The files behind disks: new sparse ones in DATA_DIR/disks/, or existing files and block
 // devices the user already has (an IET or tgt setup being imported). Sizes come from the file;
 // "used" is what the file system really holds (sparse files grow as machines write).
-import { stat } from 'node:fs/promises';
+import { stat, truncate } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { createSparseFile } from '../storage/file-device.ts';
@@ -46,4 +46,14 @@ export async function diskFileInfo(path: string): Promise<DiskFileInfo> {
   if (s.isFile()) return { sizeBytes: s.size, usedBytes: s.blocks * 512 };
   if (s.isBlockDevice()) return { sizeBytes: 0, usedBytes: 0 };
   throw new DisklessError('DISK_NOT_A_FILE', `path: ${path} is neither a file nor a block device`);
+}
+
+/** Grows a disk file (sparse: the new space costs nothing until written). Never shrinks. */
+export async function growDiskFile(path: string, sizeBytes: number): Promise<void> {
+  const info = await diskFileInfo(path);
+  if (!Number.isSafeInteger(sizeBytes) || sizeBytes % 512 !== 0) throw new DisklessError('DISK_BAD_SIZE', `sizeBytes: ${sizeBytes} is not a whole number of 512-byte blocks`);
+  if (sizeBytes < info.sizeBytes) {
+    throw new DisklessError('DISK_SHRINK', `sizeBytes: ${sizeBytes} is smaller than the disk (${info.sizeBytes}); shrinking would cut off data. Shrink the file system inside first and copy to a new, smaller disk`);
+  }
+  await truncate(path, sizeBytes);
 }

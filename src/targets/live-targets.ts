@@ -13,6 +13,8 @@ export interface DesiredLun {
   readonly lun: number;
   readonly path: string;
   readonly readOnly: boolean;
+  /** The size the store knows; a change (disk resize) reopens the LUN. */
+  readonly sizeBytes?: number;
   /** INQUIRY product id (16 ASCII characters at most are shown). */
   readonly productId: string;
 }
@@ -84,7 +86,7 @@ export class LiveTargets {
       report.removed.push(name);
     }
     for (const [key, target] of wanted) {
-      const lunKey = JSON.stringify(target.luns.map((l) => [l.lun, l.path, l.readOnly]).sort());
+      const lunKey = JSON.stringify(target.luns.map((l) => [l.lun, l.path, l.readOnly, l.sizeBytes ?? 0]).sort());
       const current = this.#exported.get(key);
       let exported = current;
       if (current === undefined || current.lunKey !== lunKey) {

@@ -5,7 +5,7 @@
 // what users built by hand in ietd.conf (one Target per PC, IncomingUser, initiators.allow).
 import type { Store } from '../store/open-store.ts';
 import { StoreError, StoreErrorCode } from '../store/errors.ts';
-import type { Machine, NewMachine } from '../store/repositories/machines.ts';
+import type { Machine, MachinePatch, NewMachine } from '../store/repositories/machines.ts';
 
 export const DERIVED_TARGET_PREFIX = 'iqn.2026-11.org.diskless:target.';
 
@@ -46,11 +46,29 @@ export async function addMachineWithDisks(store: Store, input: NewMachineWithDis
   return machine;
 }
 
+/** The targets made for this machine by addMachineWithDisks (found through its boot disks). */
+function derivedTargetsOf(machine: Machine): string[] {
+  if (machine.boot.kind !== 'sanboot') return [];
+  return [...new Set(machine.boot.disks.map((d) => d.target).filter((t) => t.startsWith(DERIVED_TARGET_PREFIX)))];
+}
+
 /** Removes the machine and the target derived for it, if there is one. */
 export async function removeMachine(store: Store, ref: string): Promise<Machine> {
   const machine = await store.machines.remove(ref);
-  const iqn = derivedTargetIqn(machine.name);
-  if ((await store.targets.get(iqn)) !== undefined) await store.targets.remove(iqn);
+  for (const iqn of derivedTargetsOf(machine)) if ((await store.targets.get(iqn)) !== undefined) await store.targets.remove(iqn);
+  return machine;
+}
+
+/** Changes a machine; its own target follows a new initiator IQN or CHAP secret. */
+export async function updateMachine(store: Store, ref: string, patch: MachinePatch): Promise<Machine> {
+  const machine = await store.machines.update(ref, patch);
+  for (const iqn of derivedTargetsOf(machine)) {
+    if ((await store.targets.get(iqn)) === undefined) continue;
+    await store.targets.update(iqn, {
+      chap: machine.chap === null ? null : { user: machine.chap.user, secret: machine.chap.secret.reveal() },
+      allowedInitiators: machine.initiatorIqn === null ? null : [machine.initiatorIqn],
+    });
+  }
   return machine;
 }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { needTools, run } from '../helpers/tools.ts';
 
-const LIBISCSI = { 'iscsi-ls': 'libiscsi-bin', 'iscsi-inq': 'libiscsi-bin' };
+const LIBISCSI = { 'iscsi-ls': 'libiscsi-bin', 'iscsi-inq': 'libiscsi-bin', 'iscsi-readcapacity16': 'libiscsi-bin' };
 
 describe('disks, targets and per-machine targets', () => {
   let s: TestServer;
@@ -70,10 +70,25 @@ describe('disks, targets and per-machine targets', () => {
     const inUse = await cli('disk', 'rm', 'pc1-disk');
     assert.match(inUse.stderr, /is LUN 0 of target iqn\.2026-11\.org\.diskless:target\.pc1/);
 
+    // A new initiator IQN: the machine's target follows it.
+    const set = await cli('machine', 'set', 'pc1', '--initiator', 'iqn.2026-11.org.example:pc1-new', '--group', 'lab');
+    assert.equal(set.code, 0, set.stderr);
+    assert.match((await cli('target', 'show', iqn)).stdout, /iqn\.2026-11\.org\.example:pc1-new/);
+    assert.equal((await run('iscsi-inq', ['-i', 'iqn.2026-11.org.example:pc1-new', iscsiUrl(iqn, `${user}%${secret}@`)])).code, 0);
+    assert.notEqual((await run('iscsi-inq', ['-i', 'iqn.2026-11.org.diskless:pc1', iscsiUrl(iqn, `${user}%${secret}@`)])).code, 0, 'the old IQN is refused');
+
+    // Growing the disk: the LUN is reopened and a new login sees the new capacity.
+    const grown = await cli('disk', 'resize', 'pc1-disk', '--size', '128M');
+    assert.equal(grown.code, 0, grown.stderr);
+    const cap = await run('iscsi-readcapacity16', ['-i', 'iqn.2026-11.org.example:pc1-new', iscsiUrl(iqn, `${user}%${secret}@`)]);
+    assert.match(cap.stdout, /Total size:134217728\n/);
+    const shrink = await cli('disk', 'resize', 'pc1-disk', '--size', '64M');
+    assert.match(shrink.stderr, /shrinking would cut off data/);
+
     const removed = await cli('machine', 'rm', 'pc1');
     assert.equal(removed.code, 0, removed.stderr);
     assert.equal((await cli('target', 'show', iqn)).code, 1, 'its target went with it');
-    const gone = await run('iscsi-inq', ['-i', 'iqn.2026-11.org.diskless:pc1', iscsiUrl(iqn, `${user}%${secret}@`)]);
+    const gone = await run('iscsi-inq', ['-i', 'iqn.2026-11.org.example:pc1-new', iscsiUrl(iqn, `${user}%${secret}@`)]);
     assert.notEqual(gone.code, 0, 'the portal no longer offers the target');
     const rm = await cli('disk', 'rm', 'pc1-disk', '--delete-file');
     assert.equal(rm.code, 0, rm.stderr);
