@@ -128,6 +128,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
       tftp: () => tftp?.stats ?? { active: 0, started: 0, completed: 0, failed: 0, refused: 0, malformed: 0, bytes: 0 },
     },
     sessions: () => iscsi.sessions(),
+    leases: () => dhcp?.leases() ?? [],
     events,
     onEvent: (e) => events.record({ mac: e.mac, ip: e.client, kind: 'script', outcome: e.outcome, detail: {} }),
     context: (hostSeen) => ({ server: config.advertise ?? hostSeen, iscsiPort, httpPort }),

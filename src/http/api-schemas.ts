@@ -54,6 +54,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'DELETE', path: '/api/targets/:iqn/luns/:lun', summary: 'Remove a LUN', auth: true },
   { method: 'DELETE', path: '/api/targets/:iqn', summary: 'Remove a target (its disks stay; its sessions end)', auth: true },
   { method: 'GET', path: '/api/sessions', summary: 'Live iSCSI sessions with byte and command counters', auth: false },
+  { method: 'GET', path: '/api/leases', summary: 'DHCP leases (full mode): address, MAC, state, expiry', auth: false },
   { method: 'GET', path: '/api/events', summary: 'Boot events (?mac=, ?since= ms), oldest first', auth: false },
   { method: 'GET', path: '/api/events/stream', summary: 'Boot events as they happen (Server-Sent Events, event: boot)', auth: false, produces: 'sse' },
   { method: 'GET', path: '/api/openapi.json', summary: 'This document', auth: false },

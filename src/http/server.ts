@@ -26,6 +26,8 @@ export interface HttpDeps {
   readonly api?: InventoryRouteOptions;
   /** What /metrics reports. */
   readonly metrics?: MetricsSource;
+  /** DHCP leases (full mode), for /api/leases. */
+  leases?(): readonly unknown[];
   /** The boot timeline, for /api/events. */
   readonly events?: BootEventLog;
   /** Boot events for the timeline (script fetched). */
@@ -65,6 +67,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     registerMachinesRoutes(app, deps.api);
     registerDiskRoutes(app, deps.api);
   }
+  app.get('/api/leases', async () => deps.leases?.() ?? []);
   app.get('/api/openapi.json', async () => openApiDocument(VERSION));
   const metrics = deps.metrics;
   if (metrics !== undefined) {
