@@ -11,6 +11,7 @@ import dgram from 'node:dgram';
 import type { Logger } from 'pino';
 import type { BootPolicy } from '../boot/types.ts';
 import { DecodeError } from '../lib/errors.ts';
+import { Histogram } from '../lib/histogram.ts';
 import { interfaceIpv4 } from '../lib/net.ts';
 import { bindUdp } from '../lib/udp.ts';
 import type { SubnetConfig } from './addressing.ts';
@@ -77,7 +78,15 @@ export interface DhcpStats {
   ignored: number;
   errors: number;
   readonly byType: Record<string, number>;
+  /** Request received to reply sent, by reply type (OFFER, ACK, NAK, ...): diskless_dhcp_reply_seconds. */
+  readonly replySeconds: Record<string, Histogram>;
 }
+
+/**
+ * Upper bounds of diskless_dhcp_reply_seconds: an OFFER takes well under a millisecond; an ACK
+ * waits for the lease journal's fdatasync (milliseconds, more on a slow or busy disk).
+ */
+export const REPLY_SECONDS_BOUNDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
 
 export interface DhcpServer {
   readonly serverAddress: string;
@@ -101,7 +110,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
   const ports = { dhcp: opts.ports?.dhcp ?? 67, pxe: opts.ports?.pxe ?? 4011, client: opts.ports?.client ?? 68 };
   const store = opts.mode === 'full' ? opts.leaseStore ?? (opts.leaseDir !== undefined ? await JournalLeaseStore.open(opts.leaseDir, now()) : null) : null;
   const table = new LeaseTable(store === null ? [] : await store.load());
-  const stats: DhcpStats = { received: 0, malformed: 0, replies: 0, ignored: 0, errors: 0, byType: {} };
+  const stats: DhcpStats = { received: 0, malformed: 0, replies: 0, ignored: 0, errors: 0, byType: {}, replySeconds: {} };
 
   const wild = dgram.createSocket({ type: 'udp4', reuseAddr: true });
   const local = dgram.createSocket({ type: 'udp4', reuseAddr: true });
@@ -118,7 +127,8 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
 
   let closing = false;
 
-  async function deliver(response: Extract<Response, { kind: 'reply' }>, sender: dgram.Socket): Promise<void> {
+  /** Resolves true once the reply is sent; false if the server closed first. */
+  async function deliver(response: Extract<Response, { kind: 'reply' }>, sender: dgram.Socket): Promise<boolean> {
     const bytes = encodeDhcpMessage(response.reply, { maxLength: response.maxLength });
     const type = readMessageType(response.reply);
     // RFC 2131 4.3.1: the binding is committed before the client hears the ACK.
@@ -126,13 +136,15 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     else void store?.record(response.leaseChanges).catch((err: unknown) => log.error({ err }, 'lease journal write failed'));
     if (log.isLevelEnabled('trace')) log.trace({ to: response.destination, hex: bytes.toString('hex') }, 'tx');
     // Shutting down: the lease is recorded, the socket is gone; the client will ask again.
-    if (closing) return;
+    if (closing) return false;
     await new Promise<void>((resolve, reject) => {
       sender.send(bytes, response.destination.port, response.destination.address, (err) => (err ? reject(err) : resolve()));
     });
+    return true;
   }
 
   async function onDatagram(bytes: Buffer, rinfo: dgram.RemoteInfo, arrival: ArrivalPort): Promise<void> {
+    const receivedMs = performance.now();
     stats.received += 1;
     if (log.isLevelEnabled('trace')) log.trace({ from: `${rinfo.address}:${rinfo.port}`, hex: bytes.toString('hex') }, 'rx');
     let request: DhcpMessage;
@@ -171,7 +183,8 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     const replyName = MESSAGE_TYPE_NAMES[replyType] ?? '?';
     const bootFile = response.decision?.bootFile ?? null;
     const ip = response.reply.yiaddr === '0.0.0.0' ? null : response.reply.yiaddr;
-    await deliver(response, arrival === 'pxe' && pxe !== null ? pxe : local);
+    const sent = await deliver(response, arrival === 'pxe' && pxe !== null ? pxe : local);
+    if (sent) (stats.replySeconds[replyName] ??= new Histogram(REPLY_SECONDS_BOUNDS)).observe((performance.now() - receivedMs) / 1000);
     stats.replies += 1;
     if (log.isLevelEnabled('info')) log.info(
       { ...who, type: typeName, port: arrival, reply: replyName, ip, bootFile, to: `${response.destination.address}:${response.destination.port}` },

@@ -4,6 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import { Connection, type ConnectionHost, type IscsiEvent } from './connection.ts';
+import { createCommandLatency, type CommandLatency, type Session } from './session.ts';
 import type { LoginConfig, LoginResult } from './login.ts';
 import { LoginStatus } from './login-status.ts';
 import type { Portal } from './send-targets.ts';
@@ -49,6 +50,8 @@ export interface TargetTotals {
   commands: number;
   /** Live sessions (0 in the totals of ended sessions). */
   sessions: number;
+  /** Command latency by operation class (diskless_iscsi_command_seconds). */
+  readonly commandSeconds: CommandLatency;
 }
 
 export class IscsiServer implements ConnectionHost {
@@ -181,25 +184,22 @@ export class IscsiServer implements ConnectionHost {
   forgetConnection(connection: Connection): void {
     this.#connections.delete(connection);
     const session = connection.session;
-    if (session?.info.targetName != null) {
-      const totals = this.#totalsOf(this.#closedTotals, session.info.targetName);
-      totals.bytesRead += session.counters.bytesRead;
-      totals.bytesWritten += session.counters.bytesWritten;
-      totals.commands += session.counters.commands;
-    }
+    if (session?.info.targetName != null) addSession(this.#totalsOf(this.#closedTotals, session.info.targetName), session);
   }
 
-  /** Bytes and commands per target since start: sessions that ended plus live ones. */
+  /** Bytes, commands and latencies per target since start: sessions that ended plus live ones. */
   targetTotals(): Map<string, TargetTotals> {
     const out = new Map<string, TargetTotals>();
-    for (const [name, t] of this.#closedTotals) out.set(name, { ...t, sessions: 0 });
+    for (const [name, t] of this.#closedTotals) {
+      // Copies: the live sessions are added below, and the ended ones' totals must not grow.
+      const { read, write, other } = t.commandSeconds;
+      out.set(name, { ...t, sessions: 0, commandSeconds: { read: read.clone(), write: write.clone(), other: other.clone() } });
+    }
     for (const connection of this.#connections) {
       const session = connection.session;
       if (session?.info.targetName == null) continue;
       const totals = this.#totalsOf(out, session.info.targetName);
-      totals.bytesRead += session.counters.bytesRead;
-      totals.bytesWritten += session.counters.bytesWritten;
-      totals.commands += session.counters.commands;
+      addSession(totals, session);
       totals.sessions += 1;
     }
     return out;
@@ -208,7 +208,7 @@ export class IscsiServer implements ConnectionHost {
   #totalsOf(map: Map<string, TargetTotals>, target: string): TargetTotals {
     let totals = map.get(target);
     if (totals === undefined) {
-      totals = { bytesRead: 0, bytesWritten: 0, commands: 0, sessions: 0 };
+      totals = { bytesRead: 0, bytesWritten: 0, commands: 0, sessions: 0, commandSeconds: createCommandLatency() };
       map.set(target, totals);
     }
     return totals;
@@ -245,6 +245,15 @@ export class IscsiServer implements ConnectionHost {
     }
     return out;
   }
+}
+
+function addSession(totals: TargetTotals, session: Session): void {
+  totals.bytesRead += session.counters.bytesRead;
+  totals.bytesWritten += session.counters.bytesWritten;
+  totals.commands += session.counters.commands;
+  totals.commandSeconds.read.add(session.latency.read);
+  totals.commandSeconds.write.add(session.latency.write);
+  totals.commandSeconds.other.add(session.latency.other);
 }
 
 function normalizeAddress(address: string): string {

@@ -3,10 +3,12 @@
 // NOP, Text (SendTargets), Task Management and Logout (RFC 7143 sections 3.2, 4.2, 11).
 // No sockets here: PDUs come in through handle() and leave through the PduSink.
 import { EMPTY } from '../lib/bytes.ts';
+import { Histogram } from '../lib/histogram.ts';
 import { serialAdd, serialInWindow, serialLt } from '../lib/serial-number.ts';
 import type { InitiatorPort, ScsiResponse as ScsiResult, ScsiTargetDevice } from '../scsi/types.ts';
 import { ScsiStatus } from '../scsi/types.ts';
 import { decodeLun } from '../scsi/lun.ts';
+import { Opcode as ScsiOpcode } from '../scsi/opcode.ts';
 import { encodeFixedSense, ScsiError, SenseKey } from '../scsi/sense.ts';
 import { MIN_POOLED_BYTES, type BufferPool } from './buffer-pool.ts';
 import type { NegotiatedParams } from './negotiation.ts';
@@ -89,12 +91,62 @@ interface Task {
   dataInPooled: Buffer | null;
   aborted: boolean;
   executing: boolean;
+  /** performance.now() when the session admitted the command (for diskless_iscsi_command_seconds). */
+  readonly startedMs: number;
 }
 
 export interface SessionCounters {
   bytesRead: number;
   bytesWritten: number;
   commands: number;
+}
+
+/**
+ * Upper bounds of diskless_iscsi_command_seconds: from a read served from the page cache
+ * (tens of µs) to a write that waits for a slow disk (up to a second); slower goes in +Inf.
+ */
+export const COMMAND_SECONDS_BOUNDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1] as const;
+
+/**
+ * How long SCSI commands took, from admission (CmdSN order, RFC 7143 section 4.2.2.1) to their
+ * last response PDU handed to the writer, by operation class. A write's time includes waiting
+ * for its Data-Out. Commands that get no response (aborted, logged out) are not counted.
+ */
+export interface CommandLatency {
+  /** READ(6/10/12/16). */
+  readonly read: Histogram;
+  /** Commands whose data-out goes to the medium: WRITE, WRITE AND VERIFY, ORWRITE, COMPARE AND WRITE, WRITE ATOMIC. */
+  readonly write: Histogram;
+  /** Everything else: INQUIRY, TEST UNIT READY, SYNCHRONIZE CACHE, UNMAP, WRITE SAME, ... */
+  readonly other: Histogram;
+}
+
+export function createCommandLatency(): CommandLatency {
+  return { read: new Histogram(COMMAND_SECONDS_BOUNDS), write: new Histogram(COMMAND_SECONDS_BOUNDS), other: new Histogram(COMMAND_SECONDS_BOUNDS) };
+}
+
+/** The histogram of a command's class, by its operation code (a jump table, no lookup object). */
+function latencyOf(latency: CommandLatency, opcode: number): Histogram {
+  switch (opcode) {
+    case ScsiOpcode.Read6:
+    case ScsiOpcode.Read10:
+    case ScsiOpcode.Read12:
+    case ScsiOpcode.Read16:
+      return latency.read;
+    case ScsiOpcode.Write6:
+    case ScsiOpcode.Write10:
+    case ScsiOpcode.Write12:
+    case ScsiOpcode.Write16:
+    case ScsiOpcode.WriteAndVerify10:
+    case ScsiOpcode.WriteAndVerify12:
+    case ScsiOpcode.WriteAndVerify16:
+    case ScsiOpcode.OrWrite16:
+    case ScsiOpcode.CompareAndWrite:
+    case ScsiOpcode.WriteAtomic16:
+      return latency.write;
+    default:
+      return latency.other;
+  }
 }
 
 /** SCSI residual accounting (RFC 7143 section 11.4.5). */
@@ -140,6 +192,8 @@ function readsLba0(cdb: Buffer): boolean {
 export class Session {
   readonly info: SessionInfo;
   readonly counters: SessionCounters = { bytesRead: 0, bytesWritten: 0, commands: 0 };
+  /** This session's command latencies; the server adds them to its target's totals at the end. */
+  readonly latency: CommandLatency = createCommandLatency();
   #statSn: number;
   #expCmdSn: number;
   /** Non-immediate commands received but not yet answered: they narrow the window. */
@@ -294,7 +348,7 @@ export class Session {
       return this.reject(RejectReason.ProtocolError, rawHeader);
     }
     const lun = decodeLun(pdu.lun) ?? -1;
-    const task: Task = { command: pdu, lun, writer: null, pooled: null, dataInPooled: null, aborted: false, executing: false };
+    const task: Task = { command: pdu, lun, writer: null, pooled: null, dataInPooled: null, aborted: false, executing: false, startedMs: performance.now() };
     this.counters.commands++;
     if (pdu.write && pdu.expectedDataTransferLength > 0) {
       const length = pdu.expectedDataTransferLength;
@@ -471,7 +525,8 @@ export class Session {
     const dataSnCount = sendLength > 0 ? this.#sendDataIn(command, data.subarray(0, sendLength), foldStatus, result.status, residual, releaseDataIn) : 0;
     if (dataSnCount === 0) releaseDataIn?.();
     this.counters.bytesRead += sendLength;
-    if (dataSnCount > 0 && foldStatus) return;
+    // The status went out folded into the last Data-In.
+    if (dataSnCount > 0 && foldStatus) return this.#observeLatency(task);
 
     const sense = result.sense;
     let senseData = EMPTY;
@@ -498,6 +553,12 @@ export class Session {
       data: senseData,
       ...this.#status(),
     });
+    this.#observeLatency(task);
+  }
+
+  /** One clock read per completion; the start was read once, at admission. */
+  #observeLatency(task: Task): void {
+    latencyOf(this.latency, task.command.cdb[0] ?? -1).observe((performance.now() - task.startedMs) / 1000);
   }
 
   /**

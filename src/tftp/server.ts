@@ -5,6 +5,7 @@ import { createSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import { assertNever, DecodeError } from '../lib/errors.ts';
+import { Histogram } from '../lib/histogram.ts';
 import { bindUdp } from '../lib/udp.ts';
 import type { FileSource, OpenResult, TftpFileProvider, TftpPeer } from './files.ts';
 import { TftpError } from './files.ts';
@@ -54,7 +55,15 @@ export interface TftpServerStats {
   readonly refused: number;
   readonly malformed: number;
   readonly bytes: number;
+  /** Completed transfers (not size probes), read request to last ACK: diskless_tftp_transfer_seconds. */
+  readonly transferSeconds: Histogram;
 }
+
+/**
+ * Upper bounds of diskless_tftp_transfer_seconds: undionly.kpxe (~70 KiB) on a LAN takes tens of
+ * milliseconds, ipxe.efi about a second with small blocks, a kernel or initrd over TFTP minutes.
+ */
+export const TRANSFER_SECONDS_BOUNDS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300] as const;
 
 export interface TftpServer {
   readonly address: string;
@@ -64,7 +73,7 @@ export interface TftpServer {
   close(): Promise<void>;
 }
 
-type Counters = { -readonly [K in keyof TftpServerStats]: TftpServerStats[K] };
+type Counters = { -readonly [K in Exclude<keyof TftpServerStats, 'transferSeconds'>]: TftpServerStats[K] };
 
 export async function startTftpServer(options: TftpServerOptions): Promise<TftpServer> {
   const address = options.address ?? '0.0.0.0';
@@ -73,6 +82,7 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
   const maxTransfers = options.maxTransfers ?? 512;
   const log = options.log.child({ proto: 'tftp' });
   const counters: Counters = { active: 0, started: 0, completed: 0, probes: 0, failed: 0, refused: 0, malformed: 0, bytes: 0 };
+  const transferSeconds = new Histogram(TRANSFER_SECONDS_BOUNDS);
   /** Live transfers by peer "address|port", 'opening' while the provider works. */
   const sessions = new Map<string, TransferSession | 'opening'>();
   let closing = false;
@@ -110,6 +120,7 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
           emit({ kind: 'tftp-done', peer, path, bytes, ms, size, probe: true });
         } else {
           counters.completed++;
+          transferSeconds.observe(ms / 1000);
           const mibPerS = ms > 0 ? bytes / 1048576 / (ms / 1000) : 0;
           plog.info({ bytes, ms: Math.round(ms), mibPerS: Number(mibPerS.toFixed(1)), resent: end.stats.blocksResent, blockSize: end.stats.blockSize, windowSize: end.stats.windowSize }, 'transfer complete');
           emit({ kind: 'tftp-done', peer, path, bytes, ms, size });
@@ -247,7 +258,7 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
     address,
     port: boundPort,
     get stats(): TftpServerStats {
-      return { ...counters };
+      return { ...counters, transferSeconds: transferSeconds.clone() };
     },
     async close(): Promise<void> {
       if (closing) return;
