@@ -23,7 +23,7 @@ export default tseslint.config(
     },
   },
   { files: ['src/iscsi/pdu/**/*.ts', 'src/iscsi/negotiation.ts', 'src/iscsi/chap.ts', 'src/iscsi/login.ts', 'src/iscsi/text-keys.ts', 'src/iscsi/framer.ts'], ignores: ['**/*.test.ts'], rules: restrict(noIo) },
-  { files: ['src/dhcp/wire/**/*.ts', 'src/dhcp/{pxe,responder,leases,addressing,reply-options}.ts', 'src/tftp/{wire,wire-client,options,transfer,files}.ts', 'src/boot/{ipxe-script,policy,inventory,pxelinux,dhcp-snippets,boot-entry,types}.ts'], ignores: ['**/*.test.ts'], rules: restrict(noIo) },
+  { files: ['src/dhcp/wire/**/*.ts', 'src/dhcp/{pxe,responder,leases,addressing,reply-options}.ts', 'src/tftp/{wire,wire-client,options,transfer,files}.ts', 'src/boot/{ipxe-script,policy,inventory,pxelinux,dhcp-snippets,boot-entry,types}.ts', 'src/import/{plan,ietd,tgt-targets,dnsmasq,pxelinux}.ts'], ignores: ['**/*.test.ts'], rules: restrict(noIo) },
   { files: ['src/scsi/**/*.ts'], ignores: ['**/*.test.ts'], rules: restrict(noIo, [{ group: ['**/iscsi/**'], message: 'scsi/ knows nothing of iSCSI' }]) },
   { files: ['src/storage/**/*.ts'], ignores: ['**/*.test.ts'], rules: restrict([], [{ group: ['**/scsi/**', '**/iscsi/**'], message: 'storage/ speaks blocks, not SCSI' }]) },
 );

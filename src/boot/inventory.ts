@@ -1,6 +1,7 @@
 // Machines by MAC, and their configured boot turned into resolved, renderable entries. Pure:
 // the address a client reaches us at and the ports come in as a BootContext.
 import type { BootEntryConfig, Config, MachineConfig, MenuConfig, TargetConfig } from '../config/schema.ts';
+import { defaultInitiatorIqn } from '../config/schema.ts';
 import { assertNever } from '../lib/errors.ts';
 import type { BootEntry, Credentials, MachineScript, MenuBoot, SanDisk, SanIdentity } from './boot-entry.ts';
 
@@ -18,9 +19,7 @@ export function normalizeMac(mac: string): string | null {
   return hex.match(/../g)?.join(':') ?? null;
 }
 
-export function defaultInitiatorIqn(name: string): string {
-  return `iqn.2026-11.org.diskless:${name.toLowerCase().replace(/[^a-z0-9.-]+/g, '-')}`;
-}
+export { defaultInitiatorIqn };
 
 type Unknown = Config['unknownMachines'];
 

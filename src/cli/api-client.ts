@@ -21,7 +21,19 @@ function token(flags: ApiFlags): string {
   }
 }
 
-/** One API call; a non-2xx answer becomes an Error carrying the server's own words. */
+/** A refused API call: the server's words, its HTTP status and its error code. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** One API call; a non-2xx answer becomes an ApiError carrying the server's own words. */
 export async function callApi(flags: ApiFlags, method: string, path: string, body?: unknown): Promise<unknown> {
   let response: Response;
   try {
@@ -33,8 +45,8 @@ export async function callApi(flags: ApiFlags, method: string, path: string, bod
   } catch (err) {
     throw new Error(`cannot reach the server at ${flags.server} (${(err as Error).message}); is 'diskless serve' running? Pass --server URL if it listens elsewhere`, { cause: err });
   }
-  const answer = (await response.json()) as { error?: string };
-  if (!response.ok) throw new Error(answer.error ?? `server answered ${response.status}`);
+  const answer = (await response.json()) as { error?: string; code?: string };
+  if (!response.ok) throw new ApiError(answer.error ?? `server answered ${response.status}`, response.status, answer.code);
   return answer;
 }
 

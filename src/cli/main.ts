@@ -7,6 +7,7 @@ import { registerMachineCommand } from './machine.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerSessionsCommand } from './sessions.ts';
 import { registerTargetCommand } from './target.ts';
+import { registerImportCommand } from './import.ts';
 
 const program = new Command();
 program
@@ -21,6 +22,7 @@ registerDiskCommand(program);
 registerEventsCommand(program);
 registerMachineCommand(program);
 registerTargetCommand(program);
+registerImportCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`diskless: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -68,6 +68,14 @@ export const menuConfig = z.object({
   timeoutSeconds: z.number().int().min(0).max(3600).optional(),
 });
 
+/**
+ * The IQN a machine logs in with unless told otherwise. iSCSI names hold lower-case letters,
+ * digits, '-', '.' and ':' (RFC 3722), so anything else in the machine's name becomes '-'.
+ */
+export function defaultInitiatorIqn(name: string): string {
+  return `iqn.2026-11.org.diskless:${name.toLowerCase().replace(/[^a-z0-9.-]+/g, '-')}`;
+}
+
 export const machineConfig = z.object({
   mac,
   name: z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, 'machine names use letters, digits, ., - and _'),

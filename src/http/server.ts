@@ -12,6 +12,7 @@ import { renderMetrics, type MetricsSource } from './metrics.ts';
 import { registerMachinesRoutes, type InventoryRouteOptions } from './machines-route.ts';
 import { registerDiskRoutes } from './disks-route.ts';
 import { openApiDocument } from './openapi.ts';
+import { registerConsoleRoutes } from './console-route.ts';
 import { VERSION } from '../version.ts';
 
 export interface HttpDeps {
@@ -78,6 +79,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   }
   const events = deps.events;
   if (events !== undefined) registerEventRoutes(app, events);
+  registerConsoleRoutes(app);
   app.get('/healthz', async () => ({ ok: true }));
   return app;
 }

@@ -108,3 +108,10 @@ test('truncated and cookie-less messages are DecodeErrors with their own codes',
   const badOverload = Buffer.concat([good.subarray(0, 240), Buffer.from([52, 1, 9, 255])]);
   assert.throws(() => decodeDhcpMessage(badOverload), (e: unknown) => e instanceof DecodeError && e.code === 'DHCP_BAD_OVERLOAD');
 });
+
+test('an empty option that does not fit the options field moves to file, not lost (found by the fuzz test, seed 1997171571)', () => {
+  const options = [1, 2, 3, 5].map((code) => ({ code, data: Buffer.alloc(7) }));
+  const m: DhcpMessage = { ...base, file: '', sname: '', options: [...options, { code: 4, data: Buffer.alloc(6) }, { code: 6, data: Buffer.alloc(9) }, { code: 7, data: Buffer.alloc(0) }, { code: 8, data: Buffer.alloc(1) }] };
+  const back = decodeDhcpMessage(encodeDhcpMessage(m, { maxLength: 300 }));
+  assert.deepEqual(back.options.map((o) => [o.code, o.data.length]), [[1, 7], [2, 7], [3, 7], [5, 7], [4, 6], [6, 9], [7, 0], [8, 1]]);
+});

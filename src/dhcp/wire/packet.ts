@@ -178,7 +178,9 @@ function encodeOverloaded(header: Buffer, m: DhcpMessage, entries: DhcpOptions, 
   for (const entry of entries) {
     const splittable = entry.data.length > 255;
     let offset = 0;
-    do {
+    // Not a do/while: `continue` there would test the exit condition, and an empty option
+    // (offset 0 of length 0) that did not fit the current area would be dropped, not moved on.
+    for (;;) {
       const area = areas[index] ?? tooLarge();
       const free = area.capacity - area.used;
       const wanted = Math.min(255, entry.data.length - offset);
@@ -190,7 +192,8 @@ function encodeOverloaded(header: Buffer, m: DhcpMessage, entries: DhcpOptions, 
       area.parts.push(Buffer.from([entry.code, take]), entry.data.subarray(offset, offset + take));
       area.used += 2 + take;
       offset += take;
-    } while (offset < entry.data.length);
+      if (offset >= entry.data.length) break;
+    }
   }
   const spill = areas.slice(1).filter((a) => a.used > 0);
   const overload = spill.reduce((v, a) => v | (a.offset === Offset.file ? Overload.File : Overload.Sname), 0);

@@ -2,7 +2,7 @@
 // credentials. A machine is found by MAC or by name (the CLI accepts either).
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { bootEntryConfig, chapCredentials, iqn, mac as macSchema, machineConfig, menuConfig } from '../../config/schema.ts';
+import { bootEntryConfig, chapCredentials, defaultInitiatorIqn, iqn, mac as macSchema, machineConfig, menuConfig } from '../../config/schema.ts';
 import { StoreError, StoreErrorCode, isUniqueViolation } from '../errors.ts';
 import type { Database, MachineRow } from '../schema.ts';
 import { Secret, generateSecret, toPublicCredentials, type Credentials, type PublicCredentials } from '../secret.ts';
@@ -55,10 +55,7 @@ export interface NewMachine {
 
 export type MachinePatch = { readonly [K in keyof NewMachine]?: NewMachine[K] | undefined };
 
-/** The IQN a machine gets unless told otherwise (as in config/schema.ts). */
-export function defaultInitiatorIqn(name: string): string {
-  return `iqn.2026-11.org.diskless:${name.toLowerCase()}`;
-}
+export { defaultInitiatorIqn };
 
 export function toPublicMachine(m: Machine): PublicMachine {
   return { ...m, chap: toPublicCredentials(m.chap) };
