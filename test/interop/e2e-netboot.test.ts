@@ -114,6 +114,23 @@ describe('a bare PXE machine boots with only diskless on its network (e2e mode b
     assert.match(readFileSync(join(dir, 'two-disks.log'), 'latin1'), /SANBOOT-OK drive=80/);
   });
 
+  test('a setup imported from ietd.conf and dnsmasq (the seeds\' formats) boots', async (t) => {
+    if (!needTools(t, TOOLS) || !ready(t)) return;
+    const mac = '52:54:00:00:00:03';
+    const seedIqn = 'iqn.2007-01.org.exacnet:foobar.1';
+    // The seed's ietd.conf (001_aaa2081edda0f87e.txt) with its path pointed at the test image,
+    // and the dnsmasq lines people write for iSCSI boot: a host, a tag and a root path.
+    writeFileSync(join(dir, 'ietd.conf'), `Target ${seedIqn}\nIncomingUser\nOutgoingUser\nLun 0 Path=${image},Type=fileio,IOMode=ro\nAlias foobar\n`);
+    writeFileSync(join(dir, 'dnsmasq.conf'), `dhcp-host=${mac},set:foobar,foobar\ndhcp-option=tag:foobar,17,"iscsi:10.250.0.1::::${seedIqn}"\n`);
+    const imported = await run('ip', ['netns', 'exec', NS, process.execPath, 'bin/diskless.js', 'import', join(dir, 'ietd.conf'), join(dir, 'dnsmasq.conf'), '--server', 'http://10.250.0.1:8080', '--data-dir', dir]);
+    assert.equal(imported.code, 0, `${imported.stdout}\n${imported.stderr}`);
+    const before = serverLog.length;
+    const r = await boot(['-n', `e1000,mac=${mac}`], 'imported.log');
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}\n--- import ---\n${imported.stdout}`);
+    assert.match(r.stdout, /PASS: SAN boot OK/);
+    assert.match(serverLog.slice(before), new RegExp(`login complete[^\\n]*${seedIqn.replace(/\./g, '\\.')}|${seedIqn.replace(/\./g, '\\.')}[^\\n]*login complete`), 'it booted the imported target');
+  });
+
   test('UEFI without an iPXE ROM: OVMF gets ipxe.efi over TFTP, iPXE fetches its script and logs in', async (t) => {
     if (!needTools(t, TOOLS) || !ready(t)) return;
     if (!existsSync('/usr/share/ovmf/OVMF.fd')) throw new Error('/usr/share/ovmf/OVMF.fd is missing: apt-get install ovmf');
