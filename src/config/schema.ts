@@ -113,6 +113,8 @@ export const configSchema = z.object({
     .object({
       port: z.number().int().min(0).max(65535).default(8080),
       apiToken: z.string().min(8).optional(),
+      /** Reads of /api/ need the token too (Authorization: Bearer, or ?token= for EventSource). */
+      protectReads: z.boolean().default(false),
     })
     .prefault({}),
   targets: z.array(targetConfig).default([]),

@@ -22,9 +22,10 @@ export function sendApiError(reply: FastifyReply, err: unknown): FastifyReply {
   throw err;
 }
 
-export function tokenMatches(request: FastifyRequest, token: string): boolean {
+export function tokenMatches(request: FastifyRequest, token: string, allowQuery = false): boolean {
   const header = request.headers.authorization ?? '';
-  const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+  const query = allowQuery ? new URL(request.url, 'http://x').searchParams.get('token') : null;
+  const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : (query ?? ''));
   const expected = Buffer.from(token);
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
@@ -34,6 +35,21 @@ export function requireToken(token: string): preHandlerAsyncHookHandler {
   return async (request, reply) => {
     if (!tokenMatches(request, token)) {
       await reply.code(401).send({ error: 'this change needs the API token: Authorization: Bearer <token> (the token is in DATA_DIR/api-token)' });
+    }
+  };
+}
+
+/**
+ * onRequest hook for `http.protectReads`: every /api/ read needs the token as well. EventSource
+ * cannot set headers, so reads may also pass it as ?token= (changes may not: a token in a URL
+ * ends up in logs and browser history).
+ */
+export function requireTokenForReads(token: string): preHandlerAsyncHookHandler {
+  return async (request, reply) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return;
+    if (!request.url.startsWith('/api/') || request.url.startsWith('/api/openapi.json')) return;
+    if (!tokenMatches(request, token, true)) {
+      await reply.code(401).send({ error: 'this server protects reads too (http.protectReads): send Authorization: Bearer <token> or ?token=<token> (the token is in DATA_DIR/api-token)' });
     }
   };
 }

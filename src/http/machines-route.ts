@@ -18,6 +18,8 @@ export interface InventoryRouteOptions {
   readonly changed: () => Promise<void>;
   /** Where new disk files go (DATA_DIR). */
   readonly dataDir: string;
+  /** Reads of /api/ need the token too. */
+  readonly protectReads?: boolean;
 }
 
 export function registerMachinesRoutes(app: FastifyInstance, options: InventoryRouteOptions): void {

@@ -12,7 +12,7 @@ import { openStore } from '../store/open-store.ts';
 import { API_ROUTES } from './api-schemas.ts';
 import { buildHttpServer } from './server.ts';
 
-async function api() {
+async function api(protectReads = false) {
   const dir = mkdtempSync(join(tmpdir(), 'diskless-api-'));
   const store = await openStore(':memory:');
   let changes = 0;
@@ -22,7 +22,7 @@ async function api() {
     context: () => ({ server: '127.0.0.1', iscsiPort: 3260, httpPort: 8080 }),
     sessions: () => [],
     events: new BootEventLog(),
-    api: { store, dataDir: dir, apiToken: 'test-token-123', changed: async () => void changes++ },
+    api: { store, dataDir: dir, protectReads, apiToken: 'test-token-123', changed: async () => void changes++ },
   });
   await app.ready();
   const auth = { authorization: 'Bearer test-token-123' };
@@ -88,4 +88,18 @@ test('bodies are checked against the schemas: 400 names the field, 401 without t
   assert.deepEqual(targets.map((t) => [t.iqn, t.allowedInitiators, t.luns.map((l) => l.disk)]), [['iqn.2026-11.org.diskless:target.pc1', ['iqn.2026-11.org.diskless:pc1'], ['d1']]]);
   assert.ok(a.changes() >= 1, 'the running services were told');
   await a.close();
+});
+
+test('http.protectReads: reads need the token too (header or ?token= for EventSource); the document stays open', async () => {
+  const a = await api(true);
+  assert.equal((await a.app.inject({ url: '/api/machines' })).statusCode, 401);
+  assert.equal((await a.app.inject({ url: '/api/machines', headers: a.auth })).statusCode, 200);
+  assert.equal((await a.app.inject({ url: '/api/machines?token=test-token-123' })).statusCode, 200);
+  assert.equal((await a.app.inject({ url: '/api/machines?token=wrong' })).statusCode, 401);
+  assert.equal((await a.app.inject({ url: '/api/openapi.json' })).statusCode, 200);
+  assert.equal((await a.app.inject({ method: 'POST', url: '/api/disks?token=test-token-123', payload: { name: 'd', sizeBytes: 1048576 } })).statusCode, 401, 'changes never take the token from the URL');
+  const open = await api(false);
+  assert.equal((await open.app.inject({ url: '/api/machines' })).statusCode, 200);
+  await a.close();
+  await open.close();
 });

@@ -13,6 +13,7 @@ import { registerMachinesRoutes, type InventoryRouteOptions } from './machines-r
 import { registerDiskRoutes } from './disks-route.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerConsoleRoutes } from './console-route.ts';
+import { requireTokenForReads } from './api-common.ts';
 import { VERSION } from '../version.ts';
 
 export interface HttpDeps {
@@ -64,6 +65,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
 
   if (deps.files !== undefined) registerFilesRoute(app, deps.files);
   app.get('/api/sessions', async () => deps.sessions());
+  if (deps.api?.protectReads === true) app.addHook('onRequest', requireTokenForReads(deps.api.apiToken));
   if (deps.api !== undefined) {
     registerMachinesRoutes(app, deps.api);
     registerDiskRoutes(app, deps.api);
