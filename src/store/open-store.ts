@@ -11,6 +11,7 @@ import { StoreError, StoreErrorCode } from './errors.ts';
 import { migrateStore } from './migrate.ts';
 import type { MigrationName } from './migrations/index.ts';
 import { DiskRepository } from './repositories/disks.ts';
+import { ImageRepository } from './repositories/images.ts';
 import { BootEventLog, DEFAULT_EVENTS_PER_MAC } from './repositories/events.ts';
 import { StoreLeaseStore } from './repositories/leases.ts';
 import { MachineRepository } from './repositories/machines.ts';
@@ -34,6 +35,7 @@ export interface Store {
   readonly db: Kysely<Database>;
   readonly machines: MachineRepository;
   readonly disks: DiskRepository;
+  readonly images: ImageRepository;
   readonly targets: TargetRepository;
   readonly events: BootEventLog;
   /** The DHCP LeaseStore backed by this store. */
@@ -114,6 +116,7 @@ export async function openStore(location: StoreLocation, options: OpenStoreOptio
     db,
     machines: new MachineRepository(db, nowMs),
     disks: new DiskRepository(db, nowMs),
+    images: new ImageRepository(db, nowMs),
     targets: new TargetRepository(db),
     events,
     leases,

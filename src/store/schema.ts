@@ -36,8 +36,23 @@ export interface DisksTable {
   path: string;
   size_bytes: number;
   read_only: Flag;
-  /** The golden image this disk is an overlay of (images arrive later); null: a plain disk. */
+  /** The golden image version this disk is an overlay of; null: a plain disk. */
   image_id: number | null;
+  created_at: number;
+  /** 'persistent' or 'discard-on-reboot' (migration 003); only overlays use the second. */
+  mode: Generated<string>;
+}
+
+export interface ImagesTable {
+  id: Generated<number>;
+  name: string;
+  /** 1, 2, ... per name; a disk stays on its version until moved. */
+  version: number;
+  /** The read-only base file. */
+  path: string;
+  size_bytes: number;
+  /** Where the version came from, in words (an imported file, a promoted disk). */
+  source: string | null;
   created_at: number;
 }
 
@@ -86,6 +101,7 @@ export interface BootEventsTable {
 export interface Database {
   machines: MachinesTable;
   disks: DisksTable;
+  images: ImagesTable;
   targets: TargetsTable;
   luns: LunsTable;
   leases: LeasesTable;
@@ -94,6 +110,7 @@ export interface Database {
 
 export type MachineRow = Selectable<MachinesTable>;
 export type DiskRow = Selectable<DisksTable>;
+export type ImageRow = Selectable<ImagesTable>;
 export type TargetRow = Selectable<TargetsTable>;
 export type LunRow = Selectable<LunsTable>;
 export type LeaseRow = Selectable<LeasesTable>;

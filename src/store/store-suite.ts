@@ -87,6 +87,7 @@ export async function runStoreSuite(t: TestContext, factory: StoreFactory): Prom
       assert.equal(pc1.chap?.secret.reveal(), 'old-secret-123');
       assert.equal(pc1.createdAtMs, 1000);
       assert.equal((await store.disks.get('pc1-root'))?.sizeBytes, 2 ** 40);
+      assert.equal((await store.disks.get('pc1-root'))?.mode, 'persistent', '003 gives existing disks the persistent mode');
       assert.deepEqual((await store.targets.get('iqn.2026-11.org.example:pc1'))?.luns.map((l) => [l.lun, l.disk]), [[0, 'pc1-root']]);
       assert.deepEqual((await store.events.list({ mac: MAC1 })).map((e) => [e.atMs, e.kind, e.detail]), [[5000, 'dhcp-ack', { ip: '10.0.0.5' }]]);
       assert.deepEqual(await store.leases.load(), [{ ip: '10.0.0.5', mac: MAC1, state: 'bound', expiresAtMs: 9_000_000_000_000, hostname: 'pc1' }]);
@@ -181,7 +182,7 @@ export async function runStoreSuite(t: TestContext, factory: StoreFactory): Prom
   await t.test('disks: add, list, update, remove; a disk in use is kept', () =>
     withStore({ nowMs: () => 42 }, async (store) => {
       const d = await store.disks.add({ name: 'pc1-root', path: '/srv/pc1.img', sizeBytes: 8 * 2 ** 30 });
-      assert.deepEqual({ ...d, id: 0 }, { id: 0, name: 'pc1-root', path: '/srv/pc1.img', sizeBytes: 8 * 2 ** 30, readOnly: false, imageId: null, createdAtMs: 42 });
+      assert.deepEqual({ ...d, id: 0 }, { id: 0, name: 'pc1-root', path: '/srv/pc1.img', sizeBytes: 8 * 2 ** 30, readOnly: false, imageId: null, mode: 'persistent', createdAtMs: 42 });
       await store.disks.add({ name: 'iso', path: '/srv/debian.iso', sizeBytes: 700e6, readOnly: true });
       assert.deepEqual((await store.disks.list()).map((x) => x.name), ['iso', 'pc1-root']);
       await assert.rejects(store.disks.add({ name: 'iso', path: '/x', sizeBytes: 1 }), rejectsWith(StoreErrorCode.DuplicateName, /a disk named iso already exists/));
@@ -236,6 +237,24 @@ export async function runStoreSuite(t: TestContext, factory: StoreFactory): Prom
       assert.equal((await store.db.selectFrom('luns').selectAll().execute()).length, 0);
     }),
   );
+
+  await t.test('images: versions per name, overlay disks, a version in use is kept', () =>
+    withStore({}, async (store) => {
+      const v1 = await store.images.add({ name: 'win10', path: '/srv/images/win10/v1.img', sizeBytes: 2 ** 34, source: 'imported /tmp/win10.qcow2' });
+      const v2 = await store.images.add({ name: 'win10', path: '/srv/images/win10/v2.img', sizeBytes: 2 ** 34, source: 'promoted from pc1-disk' });
+      assert.deepEqual([v1.version, v2.version], [1, 2]);
+      assert.equal((await store.images.get('win10'))?.version, 2, 'the newest by default');
+      assert.equal((await store.images.get('win10', 1))?.path, '/srv/images/win10/v1.img');
+      const disk = await store.disks.add({ name: 'pc1-disk', path: '/srv/disks/pc1.ovl', sizeBytes: 2 ** 34, imageId: v1.id, mode: 'discard-on-reboot' });
+      assert.equal(disk.mode, 'discard-on-reboot');
+      assert.equal((await store.disks.add({ name: 'plain', path: '/srv/plain.img', sizeBytes: 512 })).mode, 'persistent');
+      assert.deepEqual((await store.images.list()).map((i) => [i.name, i.version, i.disks]), [['win10', 2, []], ['win10', 1, ['pc1-disk']]]);
+      await assert.rejects(store.images.remove('win10', 1), rejectsWith(StoreErrorCode.InUse, /base of pc1-disk; move them/));
+      assert.equal((await store.disks.update('pc1-disk', { imageId: v2.id, mode: 'persistent' })).mode, 'persistent');
+      assert.equal((await store.images.remove('win10', 1)).version, 1);
+      await assert.rejects(store.images.remove('win10', 1), rejectsWith(StoreErrorCode.NotFound, /no image win10 version 1/));
+      await assert.rejects(store.images.add({ name: 'bad name', path: '/x', sizeBytes: 512 }), rejectsWith(StoreErrorCode.Invalid, /name: disk names use letters/));
+    }));
 
   await t.test('boot events: one commit per burst, queries by MAC and time, pruning per MAC', () =>
     withStore({ eventsPerMac: 5 }, async (store) => {

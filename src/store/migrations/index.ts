@@ -5,14 +5,16 @@ import type { Migration, MigrationProvider } from 'kysely';
 import type { StoreDialect } from '../dialect.ts';
 import { initialSchema } from './001-initial.ts';
 import { groupsAndEventIndex } from './002-groups-and-event-index.ts';
+import { imagesSchema } from './003-images.ts';
 
-export const MIGRATION_NAMES = ['001-initial', '002-groups-and-event-index'] as const;
+export const MIGRATION_NAMES = ['001-initial', '002-groups-and-event-index', '003-images'] as const;
 export type MigrationName = (typeof MIGRATION_NAMES)[number];
 
 export function storeMigrations(dialect: StoreDialect): Record<MigrationName, Migration> {
   return {
     '001-initial': initialSchema(dialect),
     '002-groups-and-event-index': groupsAndEventIndex,
+    '003-images': imagesSchema(dialect),
   };
 }
 

@@ -15,8 +15,12 @@ export const newDisk = z.object({
   sizeBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   readOnly: z.boolean().default(false),
   imageId: z.number().int().min(1).nullable().default(null),
+  mode: z.enum(['persistent', 'discard-on-reboot']).default('persistent'),
 });
-export const diskPatch = newDisk.omit({ readOnly: true, imageId: true }).extend({ readOnly: z.boolean(), imageId: z.number().int().min(1).nullable() }).partial();
+export const diskPatch = newDisk
+  .omit({ readOnly: true, imageId: true, mode: true })
+  .extend({ readOnly: z.boolean(), imageId: z.number().int().min(1).nullable(), mode: z.enum(['persistent', 'discard-on-reboot']) })
+  .partial();
 
 export interface Disk {
   readonly id: number;
@@ -24,10 +28,14 @@ export interface Disk {
   readonly path: string;
   readonly sizeBytes: number;
   readonly readOnly: boolean;
-  /** The golden image this disk overlays (images come later); null: a plain disk. */
+  /** The golden image version this disk overlays; null: a plain disk. */
   readonly imageId: number | null;
+  /** Overlays only: keep changes across boots, or start clean at every boot. */
+  readonly mode: DiskMode;
   readonly createdAtMs: number;
 }
+
+export type DiskMode = 'persistent' | 'discard-on-reboot';
 
 export interface NewDisk {
   readonly name: string;
@@ -35,6 +43,7 @@ export interface NewDisk {
   readonly sizeBytes: number;
   readonly readOnly?: boolean;
   readonly imageId?: number | null;
+  readonly mode?: DiskMode;
 }
 
 export type DiskPatch = { readonly [K in keyof NewDisk]?: NewDisk[K] | undefined };
@@ -55,7 +64,7 @@ export class DiskRepository {
         await checkFree(trx, d.name, null);
         const row = await trx
           .insertInto('disks')
-          .values({ name: d.name, path: d.path, size_bytes: d.sizeBytes, read_only: toFlag(d.readOnly), image_id: d.imageId, created_at: this.#nowMs() })
+          .values({ name: d.name, path: d.path, size_bytes: d.sizeBytes, read_only: toFlag(d.readOnly), image_id: d.imageId, mode: d.mode, created_at: this.#nowMs() })
           .returningAll()
           .executeTakeFirstOrThrow();
         return toDisk(row);
@@ -87,6 +96,7 @@ export class DiskRepository {
             ...(p.sizeBytes !== undefined ? { size_bytes: p.sizeBytes } : {}),
             ...(p.readOnly !== undefined ? { read_only: toFlag(p.readOnly) } : {}),
             ...(p.imageId !== undefined ? { image_id: p.imageId } : {}),
+            ...(p.mode !== undefined ? { mode: p.mode } : {}),
           })
           .where('id', '=', current.id)
           .returningAll()
@@ -149,6 +159,7 @@ function toDisk(row: DiskRow): Disk {
     sizeBytes: Number(row.size_bytes),
     readOnly: fromFlag(row.read_only),
     imageId: row.image_id === null ? null : Number(row.image_id),
+    mode: row.mode === 'discard-on-reboot' ? 'discard-on-reboot' : 'persistent',
     createdAtMs: Number(row.created_at),
   };
 }
