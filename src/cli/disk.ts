@@ -1,8 +1,15 @@
-// `diskless disk create|list|show|resize|rm`: the disks of a running server, through its REST API.
+// `diskless disk create|import|export|list|show|resize|rm`: the disks of a running server, through its REST API.
 // A new disk is a sparse file in the server's DATA_DIR/disks/ (it takes no space until
 // written); --path registers a file or block device that already exists.
 import type { Command } from 'commander';
 import { callApi, print, withApiOptions, type ApiFlags } from './api-client.ts';
+import { formatBytes } from './format-bytes.ts';
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { EXPORT_FORMATS } from '../images/qemu-img.ts';
+import { exportFile, exportFormat, importToRaw } from './image.ts';
+
+export { formatBytes };
 
 const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 
@@ -13,17 +20,6 @@ export function parseSize(text: string): number {
   const bytes = Number(match[1]) * unit;
   if (bytes % 512 !== 0 || bytes === 0) throw new Error(`size ${text} is not a whole number of 512-byte blocks`);
   return bytes;
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 interface DiskRow {
@@ -55,6 +51,35 @@ export function registerDiskCommand(program: Command): void {
     const body = flags.path !== undefined ? { name, path: flags.path, readOnly: flags.readOnly === true } : { name, sizeBytes: parseSize(flags.size ?? ''), readOnly: flags.readOnly === true };
     const created = (await callApi(flags, 'POST', '/api/disks', body)) as DiskRow;
     print(flags, created, `${flags.path !== undefined ? 'registered' : 'created'} ${describe(created)}`);
+  });
+  withApiOptions(
+    disk
+      .command('import')
+      .description('Import a disk image (qcow2, vmdk, vhdx, vdi, vpc or raw; a file or block device) as a new disk of its own')
+      .argument('<name>')
+      .argument('<file>'),
+  ).action(async (name: string, file: string, flags: ApiFlags) => {
+    const raw = await importToRaw(file, join(flags.dataDir, 'disks'), name, `importing ${name}`);
+    try {
+      const row = (await callApi(flags, 'POST', '/api/disks', { name, path: raw.path })) as DiskRow;
+      print(flags, row, `imported ${describe(row)}`);
+    } catch (err) {
+      rmSync(raw.path, { force: true });
+      throw err;
+    }
+  });
+  withApiOptions(
+    disk
+      .command('export')
+      .description('Write a plain disk to a file in another format (copy-on-write disks: promote them to an image first)')
+      .argument('<name>')
+      .argument('<out>')
+      .option('--format <format>', EXPORT_FORMATS.join(', '), 'qcow2'),
+  ).action(async (name: string, out: string, flags: ApiFlags & { format: string }) => {
+    const format = exportFormat(flags.format);
+    const row = (await callApi(flags, 'GET', `/api/disks/${encodeURIComponent(name)}`)) as DiskRow & { imageId: number | null };
+    if (row.imageId !== null) throw new Error(`${name} is a copy-on-write disk; \`diskless image promote ${name}\` makes it an image, which \`diskless image export\` writes out`);
+    await exportFile(row.path, out, format, row.sizeBytes);
   });
   withApiOptions(disk.command('list').description('List disks with size and space used')).action(async (flags: ApiFlags) => {
     const rows = (await callApi(flags, 'GET', '/api/disks')) as DiskRow[];

@@ -8,6 +8,7 @@ import { registerServeCommand } from './serve.ts';
 import { registerSessionsCommand } from './sessions.ts';
 import { registerTargetCommand } from './target.ts';
 import { registerImportCommand } from './import.ts';
+import { registerImageCommand } from './image.ts';
 
 const program = new Command();
 program
@@ -23,6 +24,7 @@ registerEventsCommand(program);
 registerMachineCommand(program);
 registerTargetCommand(program);
 registerImportCommand(program);
+registerImageCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`diskless: ${err instanceof Error ? err.message : String(err)}\n`);

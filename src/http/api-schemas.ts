@@ -21,6 +21,12 @@ export const newDiskBody = z.union([
 
 export const diskResizeBody = z.object({ sizeBytes: z.number().int().min(512).describe('The new, larger size; disks only grow') });
 
+export const newImageBody = z.object({
+  name: diskName,
+  path: z.string().min(1).describe('A raw base file already on the server (absolute path)'),
+  source: z.string().max(1000).optional().describe('Where it came from, in words'),
+});
+
 export const lunBody = lunInput.omit({ lun: true });
 
 export interface ApiRoute {
@@ -46,6 +52,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'POST', path: '/api/disks', summary: 'Create a sparse disk (sizeBytes) or register an existing file (path)', auth: true, body: newDiskBody },
   { method: 'PATCH', path: '/api/disks/:name', summary: 'Grow a disk (its targets reopen it; sessions log in again and see the new size)', auth: true, body: diskResizeBody },
   { method: 'DELETE', path: '/api/disks/:name', summary: 'Forget a disk (?deleteFile=true also deletes a file diskless created)', auth: true },
+  { method: 'GET', path: '/api/images', summary: 'Golden image versions, with the disks that overlay each', auth: false },
+  { method: 'POST', path: '/api/images', summary: 'Register a raw base file as the next version of an image', auth: true, body: newImageBody },
+  { method: 'DELETE', path: '/api/images/:name/:version', summary: 'Remove a version no disk uses (?deleteFile=true also deletes its file if diskless made it)', auth: true },
   { method: 'GET', path: '/api/targets', summary: 'List targets of the store with their LUNs', auth: false },
   { method: 'GET', path: '/api/targets/:iqn', summary: 'One target', auth: false },
   { method: 'POST', path: '/api/targets', summary: 'Add a target; it is exported at once', auth: true, body: newTarget },

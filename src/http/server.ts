@@ -11,6 +11,7 @@ import { registerEventRoutes } from './events-route.ts';
 import { renderMetrics, type MetricsSource } from './metrics.ts';
 import { registerMachinesRoutes, type InventoryRouteOptions } from './machines-route.ts';
 import { registerDiskRoutes } from './disks-route.ts';
+import { registerImageRoutes } from './images-route.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerConsoleRoutes } from './console-route.ts';
 import { requireTokenForReads } from './api-common.ts';
@@ -69,6 +70,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   if (deps.api !== undefined) {
     registerMachinesRoutes(app, deps.api);
     registerDiskRoutes(app, deps.api);
+    registerImageRoutes(app, deps.api);
   }
   app.get('/api/leases', async () => deps.leases?.() ?? []);
   app.get('/api/openapi.json', async () => openApiDocument(VERSION));
