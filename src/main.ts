@@ -17,6 +17,7 @@ import { createBootPolicy } from './boot/policy.ts';
 import { DisklessError } from './lib/errors.ts';
 import { BootEventLog, type BootEventKind } from './events/boot-events.ts';
 import { persistBootEvents } from './events/persist-events.ts';
+import { doctorIscsiHost } from './doctor/doctor-deps.ts';
 
 const DHCP_EVENT_KINDS: Readonly<Record<string, BootEventKind>> = {
   discover: 'dhcp-discover',
@@ -28,6 +29,7 @@ const DHCP_EVENT_KINDS: Readonly<Record<string, BootEventKind>> = {
 import { IscsiServer } from './iscsi/server.ts';
 import { TargetDirectory } from './iscsi/target-directory.ts';
 import { openFileDevice } from './storage/file-device.ts';
+import { openOverlayDevice, resetOverlay } from './storage/overlay/index.ts';
 import { LiveTargets, type SyncReport } from './targets/live-targets.ts';
 import { desiredTargets } from './targets/desired-targets.ts';
 
@@ -54,7 +56,8 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   let iscsiServer: IscsiServer | null = null;
   const live = new LiveTargets({
     directory: targets,
-    openDevice: (path, options) => openFileDevice(path, options),
+    openDevice: (path, options) => (options.basePath !== undefined ? openOverlayDevice(path, options.basePath, { readOnly: options.readOnly }) : openFileDevice(path, options)),
+    resetOverlay: async (path) => void (await resetOverlay(path)),
     dropSessions: (name, reason) => iscsiServer?.dropSessions(name, reason),
     log: log.child({ proto: 'iscsi' }),
   });
@@ -62,9 +65,9 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   // The configuration file's machines and targets first; the store's (added through the API,
   // the CLI or the console) after. Runs at start and after every change.
   const refresh = async (): Promise<SyncReport> => {
-    const [machines, storedTargets, disks] = await Promise.all([store.machines.list(), store.targets.list(), store.disks.list()]);
+    const [machines, storedTargets, disks, images] = await Promise.all([store.machines.list(), store.targets.list(), store.disks.list(), store.images.list()]);
     inventory.setMachines([...config.machines, ...machines.map((m) => ({ mac: m.mac, name: m.name, boot: m.boot, ...(m.initiatorIqn !== null ? { initiatorIqn: m.initiatorIqn } : {}) }))]);
-    const desired = desiredTargets(config.targets, storedTargets, disks);
+    const desired = desiredTargets(config.targets, storedTargets, disks, images);
     for (const problem of desired.problems) log.warn(problem);
     inventory.setTargets(desired.targets.map((t) => ({ iqn: t.name, ...(t.chap !== null ? { chap: t.chap } : {}), ...(t.mutualChap !== null ? { mutualChap: t.mutualChap } : {}) })));
     const report = await live.sync(desired.targets);
@@ -128,6 +131,20 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
       tftp: () => tftp?.stats ?? { active: 0, started: 0, completed: 0, failed: 0, refused: 0, malformed: 0, bytes: 0 },
     },
     sessions: () => iscsi.sessions(),
+    doctor: {
+      inventory,
+      configMachines: config.machines,
+      store,
+      context: bootContext,
+      dhcpMode: config.dhcp.mode,
+      tftpEnabled: config.tftp.enabled ?? config.dhcp.mode !== 'off',
+      files,
+      bootFolder: config.tftp.root ?? join(config.dataDir, 'boot'),
+      targets,
+      iscsiHost: doctorIscsiHost(config.listen),
+      discoveryAuth: config.iscsi.discoveryAuth ?? null,
+      events,
+    },
     leases: () => dhcp?.leases() ?? [],
     events,
     onEvent: (e) => events.record({ mac: e.mac, ip: e.client, kind: 'script', outcome: e.outcome, detail: {} }),
@@ -138,6 +155,25 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   httpPort = typeof address === 'object' && address !== null ? address.port : config.http.port;
 
   dhcp = config.dhcp.mode === 'off' ? null : await startDhcp(config, inventory, advertised, { iscsiPort, httpPort }, log, events);
+
+  // Discard-on-reboot disks go back to their image when the machine starts a boot: at a
+  // DHCPDISCOVER from its boot firmware or iPXE (firmware known). An operating system's own
+  // DHCP client (no PXE options) never resets a disk under it.
+  events.subscribe((event) => {
+    if (event.kind !== 'dhcp-discover' || event.mac === null || event.detail.firmware === null || event.detail.firmware === undefined) return;
+    const mac = event.mac;
+    const disks = inventory.bootDisks(mac, bootContext)?.disks ?? [];
+    for (const target of new Set(disks.map((d) => d.target))) {
+      live.resetForBoot(target).then(
+        (luns) => {
+          if (luns.length === 0) return;
+          log.info({ mac, target, luns }, 'machine is booting: its discard-on-reboot disk is back to its image');
+          events.record({ mac, ip: null, kind: 'disk-reset', outcome: 'ok', detail: { target, luns: luns.join(',') } });
+        },
+        (err: unknown) => log.error({ err, mac, target }, 'could not reset a discard-on-reboot disk'),
+      );
+    }
+  });
 
   const tftpEnabled = config.tftp.enabled ?? config.dhcp.mode !== 'off';
   tftp = tftpEnabled

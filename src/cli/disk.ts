@@ -1,4 +1,4 @@
-// `diskless disk create|import|export|list|show|resize|rm`: the disks of a running server, through its REST API.
+// `diskless disk create|import|export|list|show|set|resize|rm`: the disks of a running server, through its REST API.
 // A new disk is a sparse file in the server's DATA_DIR/disks/ (it takes no space until
 // written); --path registers a file or block device that already exists.
 import type { Command } from 'commander';
@@ -7,7 +7,7 @@ import { formatBytes } from './format-bytes.ts';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { EXPORT_FORMATS } from '../images/qemu-img.ts';
-import { exportFile, exportFormat, importToRaw } from './image.ts';
+import { exportFile, exportFormat, importToRaw, parseImageRef } from './image.ts';
 
 export { formatBytes };
 
@@ -28,12 +28,15 @@ interface DiskRow {
   sizeBytes: number;
   usedBytes: number;
   readOnly: boolean;
+  imageId: number | null;
+  mode: string;
   usedBy: Array<{ target: string; lun: number }>;
 }
 
 function describe(d: DiskRow): string {
   const use = d.usedBy.length === 0 ? 'unused' : d.usedBy.map((u) => `${u.target}@${u.lun}`).join(', ');
-  return `${d.name.padEnd(16)} ${formatBytes(d.sizeBytes).padStart(10)} (${formatBytes(d.usedBytes)} used)${d.readOnly ? ' read-only' : ''}  ${use}\n  ${d.path}`;
+  const cow = d.imageId !== null ? ` copy-on-write, ${d.mode}` : '';
+  return `${d.name.padEnd(16)} ${formatBytes(d.sizeBytes).padStart(10)} (${formatBytes(d.usedBytes)} used)${d.readOnly ? ' read-only' : ''}${cow}  ${use}\n  ${d.path}`;
 }
 
 export function registerDiskCommand(program: Command): void {
@@ -45,10 +48,18 @@ export function registerDiskCommand(program: Command): void {
       .argument('<name>', 'a name such as pc1-disk')
       .option('-s, --size <size>', 'size of a new disk, such as 20G')
       .option('--path <file>', 'an existing file or block device on the server instead')
+      .option('--image <name[@version]>', 'a copy-on-write disk of this golden image instead (only what the machine changes takes space)')
+      .option('--discard', 'with --image: back to the image at every boot')
       .option('--read-only', 'export it read-only'),
-  ).action(async (name: string, flags: ApiFlags & { size?: string; path?: string; readOnly?: boolean }) => {
-    if ((flags.size === undefined) === (flags.path === undefined)) throw new Error('give --size SIZE for a new disk, or --path FILE for an existing one (not both)');
-    const body = flags.path !== undefined ? { name, path: flags.path, readOnly: flags.readOnly === true } : { name, sizeBytes: parseSize(flags.size ?? ''), readOnly: flags.readOnly === true };
+  ).action(async (name: string, flags: ApiFlags & { size?: string; path?: string; image?: string; discard?: boolean; readOnly?: boolean }) => {
+    const given = [flags.size, flags.path, flags.image].filter((x) => x !== undefined).length;
+    if (given !== 1) throw new Error('give one of --size SIZE (a new disk), --path FILE (an existing one) or --image NAME (a copy-on-write disk of an image)');
+    let body: Record<string, unknown>;
+    if (flags.image !== undefined) {
+      const ref = parseImageRef(flags.image);
+      body = { name, image: ref.name, ...(ref.version !== undefined ? { version: ref.version } : {}), mode: flags.discard === true ? 'discard-on-reboot' : 'persistent' };
+    } else if (flags.path !== undefined) body = { name, path: flags.path, readOnly: flags.readOnly === true };
+    else body = { name, sizeBytes: parseSize(flags.size ?? ''), readOnly: flags.readOnly === true };
     const created = (await callApi(flags, 'POST', '/api/disks', body)) as DiskRow;
     print(flags, created, `${flags.path !== undefined ? 'registered' : 'created'} ${describe(created)}`);
   });
@@ -95,6 +106,21 @@ export function registerDiskCommand(program: Command): void {
       print(flags, row, `resized ${describe(row)}`);
     },
   );
+  withApiOptions(
+    disk
+      .command('set')
+      .description('Change a copy-on-write disk: its mode, or the image version under it (the disk starts clean on the new version)')
+      .argument('<name>')
+      .option('--mode <mode>', 'persistent or discard-on-reboot')
+      .option('--to <version>', 'move to this image version, or "latest"'),
+  ).action(async (name: string, flags: ApiFlags & { mode?: string; to?: string }) => {
+    const body: Record<string, unknown> = {};
+    if (flags.mode !== undefined) body.mode = flags.mode;
+    if (flags.to !== undefined) body.version = flags.to === 'latest' ? 'latest' : Number(flags.to);
+    if (Object.keys(body).length === 0) throw new Error('nothing to change: give --mode or --to VERSION');
+    const row = (await callApi(flags, 'PATCH', `/api/disks/${encodeURIComponent(name)}`, body)) as DiskRow;
+    print(flags, row, `changed ${describe(row)}`);
+  });
   withApiOptions(disk.command('rm').description('Forget a disk (its file stays unless --delete-file)').argument('<name>').option('--delete-file', 'also delete the file, if diskless created it')).action(
     async (name: string, flags: ApiFlags & { deleteFile?: boolean }) => {
       const row = (await callApi(flags, 'DELETE', `/api/disks/${encodeURIComponent(name)}${flags.deleteFile === true ? '?deleteFile=true' : ''}`)) as DiskRow;

@@ -1,15 +1,17 @@
 // `diskless image import|list|rm|export`: golden images. Imports and exports run here, on the
 // server's machine (qemu-img with a progress bar), into and out of DATA_DIR/images/; the
 // running server is told about a new version through its REST API.
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { convertImage, EXPORT_FORMATS, imageInfo, type ExportFormat } from '../images/qemu-img.ts';
+import { flattenOverlay } from '../storage/overlay/index.ts';
 import { callApi, print, withApiOptions, type ApiFlags } from './api-client.ts';
 import { formatBytes } from './format-bytes.ts';
 import { progressBar } from './progress.ts';
 
 export interface ImageRow {
+  id: number;
   name: string;
   version: number;
   path: string;
@@ -39,7 +41,7 @@ export function exportFormat(value: string): ExportFormat {
 }
 
 /** Converts `file` into a new raw file under `dir`, showing progress; returns its path. */
-export async function importToRaw(file: string, dir: string, baseName: string, label: string): Promise<{ path: string; sizeBytes: number; format: string }> {
+export async function importToRaw(file: string, dir: string, baseName: string, label: string, immutable = false): Promise<{ path: string; sizeBytes: number; format: string }> {
   const info = await imageInfo(file);
   process.stderr.write(`${file}: ${info.format}, ${formatBytes(info.virtualSizeBytes)} disk, ${formatBytes(info.actualSizeBytes)} in the file\n`);
   mkdirSync(dir, { recursive: true });
@@ -52,6 +54,8 @@ export async function importToRaw(file: string, dir: string, baseName: string, l
     rmSync(partial, { force: true });
     throw err;
   }
+  // Image versions never change under their overlays (they only sample the base to notice).
+  if (immutable) chmodSync(partial, 0o444);
   renameSync(partial, path);
   bar.done(`wrote ${path}`);
   return { path, sizeBytes: info.virtualSizeBytes, format: info.format };
@@ -73,12 +77,44 @@ export function registerImageCommand(program: Command): void {
       .argument('<file>'),
   ).action(async (name: string, file: string, flags: ApiFlags) => {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    const raw = await importToRaw(file, join(flags.dataDir, 'images', name), `${name}-${stamp}`, `importing ${name}`);
+    const raw = await importToRaw(file, join(flags.dataDir, 'images', name), `${name}-${stamp}`, `importing ${name}`, true);
     try {
       const row = (await callApi(flags, 'POST', '/api/images', { name, path: raw.path, source: `imported from ${resolve(file)} (${raw.format})` })) as ImageRow;
       print(flags, row, `image ${row.name} version ${row.version}: ${formatBytes(row.sizeBytes)}`);
     } catch (err) {
       rmSync(raw.path, { force: true });
+      throw err;
+    }
+  });
+  withApiOptions(
+    image
+      .command('promote')
+      .description("Make a machine's copy-on-write disk the next version of its image (the \"super client\" flow: shut the machine down first)")
+      .argument('<disk>')
+      .option('--as <name>', 'the image name (default: the disk\'s own image)'),
+  ).action(async (diskName: string, flags: ApiFlags & { as?: string }) => {
+    const disk = (await callApi(flags, 'GET', `/api/disks/${encodeURIComponent(diskName)}`)) as { name: string; path: string; imageId: number | null; usedBy: Array<{ target: string }> };
+    if (disk.imageId === null) throw new Error(`${diskName} is not a copy-on-write disk; \`diskless image import NAME ${disk.path}\` makes a plain disk an image`);
+    const images = (await callApi(flags, 'GET', '/api/images')) as ImageRow[];
+    const base = images.find((i) => i.id === disk.imageId);
+    if (base === undefined) throw new Error(`the image under ${diskName} is gone`);
+    // A machine still logged in may have writes the file does not hold yet.
+    const sessions = (await callApi(flags, 'GET', '/api/sessions')) as Array<{ target: string | null; initiator: string }>;
+    const busy = sessions.filter((x) => disk.usedBy.some((u) => u.target === x.target));
+    if (busy.length > 0) throw new Error(`${diskName} is in use by ${busy.map((b) => b.initiator).join(', ')}; shut that machine down (its OS flushes the disk), then promote`);
+    const name = flags.as ?? base.name;
+    const dir = join(flags.dataDir, 'images', name);
+    mkdirSync(dir, { recursive: true });
+    const out = resolve(join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.img`));
+    const bar = progressBar(`promoting ${diskName}`, base.sizeBytes);
+    await flattenOverlay(disk.path, base.path, out, (done, total) => bar.update(total > 0 ? done / total : 1));
+    chmodSync(out, 0o444);
+    bar.done(`wrote ${out}`);
+    try {
+      const row = (await callApi(flags, 'POST', '/api/images', { name, path: out, source: `promoted from disk ${diskName} (over ${base.name} version ${base.version})` })) as ImageRow;
+      print(flags, row, `image ${row.name} version ${row.version}: move machines to it with \`diskless disk set DISK --to ${row.version}\``);
+    } catch (err) {
+      rmSync(out, { force: true });
       throw err;
     }
   });

@@ -1,6 +1,7 @@
 // `diskless machine add|list|show|rm`: the machines of a running server, through its REST API.
 import type { Command } from 'commander';
 import { callApi as call, withApiOptions, type ApiFlags } from './api-client.ts';
+import { parseImageRef } from './image.ts';
 
 interface MachineRow {
   mac: string;
@@ -45,12 +46,18 @@ export function registerMachineCommand(program: Command): void {
       .requiredOption('--mac <mac>', 'its MAC address, e.g. 52:54:00:12:34:56')
       .requiredOption('--name <name>', 'a name (its initiator IQN is derived from it)')
       .option('--disk <disk|iqn[@lun]>', 'boot from this disk (the machine gets a target of its own) or target; repeat for more disks: 0x80, 0x81, ...', (v: string, all: string[]) => [...all, v], [] as string[])
+      .option('--image <name[@version]>', 'boot a copy-on-write disk of this golden image (NAME-disk, made for the machine)')
+      .option('--discard', 'with --image: the disk goes back to the image at every boot')
       .option('--group <group>', 'a group for the console and bulk changes')
       .option('--boot <json>', 'a boot entry or menu as JSON, instead of --disk'),
-  ).action(async (flags: ApiFlags & { mac: string; name: string; disk: string[]; boot?: string; group?: string }) => {
+  ).action(async (flags: ApiFlags & { mac: string; name: string; disk: string[]; boot?: string; group?: string; image?: string; discard?: boolean }) => {
     let boot: unknown;
     let disks: string[] | undefined;
-    if (flags.boot !== undefined) {
+    let image: Record<string, unknown> | undefined;
+    if (flags.image !== undefined) {
+      const ref = parseImageRef(flags.image);
+      image = { image: ref.name, ...(ref.version !== undefined ? { version: ref.version } : {}), mode: flags.discard === true ? 'discard-on-reboot' : 'persistent' };
+    } else if (flags.boot !== undefined) {
       boot = parseBootJson(flags.boot);
     } else if (flags.disk.length > 0) {
       const targets = flags.disk.filter(isTargetRef);
@@ -58,9 +65,9 @@ export function registerMachineCommand(program: Command): void {
       if (targets.length === 0) disks = flags.disk;
       else boot = { kind: 'sanboot', disks: flags.disk.map(parseDiskRef) };
     } else {
-      throw new Error('say what the machine boots: --disk DISK or --disk IQN[@LUN] (repeatable), or --boot JSON');
+      throw new Error('say what the machine boots: --image IMAGE, --disk DISK or --disk IQN[@LUN] (repeatable), or --boot JSON');
     }
-    const body = { mac: flags.mac, name: flags.name, ...(flags.group !== undefined ? { group: flags.group } : {}), ...(disks !== undefined ? { disks } : { boot }) };
+    const body = { mac: flags.mac, name: flags.name, ...(flags.group !== undefined ? { group: flags.group } : {}), ...(image !== undefined ? image : disks !== undefined ? { disks } : { boot }) };
     const added = (await call(flags, 'POST', '/api/machines', body)) as MachineRow;
     process.stdout.write(flags.json === true ? JSON.stringify(added, null, 2) + '\n' : `added ${describe(added)}\n`);
   });

@@ -9,6 +9,8 @@ import { registerSessionsCommand } from './sessions.ts';
 import { registerTargetCommand } from './target.ts';
 import { registerImportCommand } from './import.ts';
 import { registerImageCommand } from './image.ts';
+import { registerDoctorCommand } from './doctor.ts';
+import { registerExplainCommand } from './explain.ts';
 
 const program = new Command();
 program
@@ -25,6 +27,8 @@ registerMachineCommand(program);
 registerTargetCommand(program);
 registerImportCommand(program);
 registerImageCommand(program);
+registerDoctorCommand(program);
+registerExplainCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`diskless: ${err instanceof Error ? err.message : String(err)}\n`);

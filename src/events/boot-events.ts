@@ -14,7 +14,9 @@ export type BootEventKind =
   | 'iscsi-login'
   | 'iscsi-login-failed'
   | 'iscsi-first-read'
-  | 'iscsi-logout';
+  | 'iscsi-logout'
+  /** A discard-on-reboot disk went back to its image as the machine started booting. */
+  | 'disk-reset';
 
 export interface BootEvent {
   /** Milliseconds since the epoch. */

@@ -19,6 +19,7 @@ const KINDS: ReadonlySet<string> = new Set<BootEventKind>([
   'iscsi-login-failed',
   'iscsi-first-read',
   'iscsi-logout',
+  'disk-reset',
 ]);
 
 function storedOutcome(event: BootEvent): BootOutcome {

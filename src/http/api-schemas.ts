@@ -14,12 +14,29 @@ export const machineWithDisks = newMachine.omit({ boot: true }).extend({
 });
 export const machineBody = z.union([newMachine, machineWithDisks]);
 
+
+const diskMode = z.enum(['persistent', 'discard-on-reboot']).describe('persistent: keeps its changes; discard-on-reboot: back to the image at every boot');
+
+export const machineWithImage = newMachine.omit({ boot: true }).extend({
+  image: diskName.describe('The machine gets a copy-on-write disk of this image, NAME-disk, and a target of its own'),
+  version: z.number().int().min(1).optional().describe('Default: the newest'),
+  mode: diskMode.optional(),
+});
+
 export const newDiskBody = z.union([
+  z.object({ name: diskName, image: diskName.describe('A copy-on-write disk of this image'), version: z.number().int().min(1).optional(), mode: diskMode.optional() }),
   z.object({ name: diskName, sizeBytes: z.number().int().min(512).describe('A new sparse disk in DATA_DIR/disks/'), readOnly: z.boolean().optional() }),
   newDisk.pick({ name: true, readOnly: true }).extend({ path: z.string().min(1).describe('An existing file or block device on the server (absolute path)') }),
 ]);
 
-export const diskResizeBody = z.object({ sizeBytes: z.number().int().min(512).describe('The new, larger size; disks only grow') });
+export const diskPatchBody = z
+  .object({
+    sizeBytes: z.number().int().min(512).describe('The new, larger size; plain disks only grow'),
+    mode: diskMode,
+    version: z.union([z.number().int().min(1), z.literal('latest')]).describe('Copy-on-write disks: move to this version of their image (the disk starts clean)'),
+  })
+  .partial()
+  .refine((p) => Object.keys(p).length > 0, 'give sizeBytes, mode or version');
 
 export const newImageBody = z.object({
   name: diskName,
@@ -44,13 +61,15 @@ export interface ApiRoute {
 export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', path: '/api/machines', summary: 'List machines (CHAP secrets redacted)', auth: false },
   { method: 'GET', path: '/api/machines/:ref', summary: 'One machine, by MAC or name', auth: false },
-  { method: 'POST', path: '/api/machines', summary: 'Add a machine: with "boot" (an entry or menu) or with "disks" (it gets a target of its own)', auth: true, body: machineBody },
+  { method: 'POST', path: '/api/machines', summary: 'Add a machine: with "boot" (an entry or menu), "disks" (it gets a target of its own) or "image" (and a copy-on-write disk of it)', auth: true, body: z.union([machineBody, machineWithImage]) },
   { method: 'PATCH', path: '/api/machines/:ref', summary: 'Change a machine', auth: true, body: machinePatch },
+  { method: 'GET', path: '/api/machines/:ref/doctor', summary: 'Why a machine does not boot: its boot chain checked step by step (?firmware=bios|uefi)', auth: false },
+  { method: 'GET', path: '/api/ipxe-errors/:code', summary: 'An iPXE error code explained: what failed and what to check', auth: false },
   { method: 'DELETE', path: '/api/machines/:ref', summary: 'Remove a machine and the target made for it', auth: true },
   { method: 'GET', path: '/api/disks', summary: 'List disks with size, space used and the LUNs that export them', auth: false },
   { method: 'GET', path: '/api/disks/:name', summary: 'One disk', auth: false },
-  { method: 'POST', path: '/api/disks', summary: 'Create a sparse disk (sizeBytes) or register an existing file (path)', auth: true, body: newDiskBody },
-  { method: 'PATCH', path: '/api/disks/:name', summary: 'Grow a disk (its targets reopen it; sessions log in again and see the new size)', auth: true, body: diskResizeBody },
+  { method: 'POST', path: '/api/disks', summary: 'Create a sparse disk (sizeBytes), a copy-on-write disk of an image (image), or register an existing file (path)', auth: true, body: newDiskBody },
+  { method: 'PATCH', path: '/api/disks/:name', summary: 'Grow a disk, change the mode of a copy-on-write disk, or move it to another image version (its sessions log in again)', auth: true, body: diskPatchBody },
   { method: 'DELETE', path: '/api/disks/:name', summary: 'Forget a disk (?deleteFile=true also deletes a file diskless created)', auth: true },
   { method: 'GET', path: '/api/images', summary: 'Golden image versions, with the disks that overlay each', auth: false },
   { method: 'POST', path: '/api/images', summary: 'Register a raw base file as the next version of an image', auth: true, body: newImageBody },

@@ -5,10 +5,10 @@ import type { FastifyInstance } from 'fastify';
 import { rm } from 'node:fs/promises';
 import type { Disk } from '../store/repositories/disks.ts';
 import { newTarget, targetPatch, toPublicTarget, type NewLun, type NewTarget, type TargetPatch } from '../store/repositories/targets.ts';
-import { StoreError, StoreErrorCode } from '../store/errors.ts';
-import { createDiskFile, diskFileInfo, growDiskFile, newDiskPath } from '../targets/disk-files.ts';
+import { diskFileInfo, newDiskPath } from '../targets/disk-files.ts';
 import { requireToken, sendApiError } from './api-common.ts';
-import { diskResizeBody, lunBody, newDiskBody, parseBody } from './api-schemas.ts';
+import { diskPatchBody, lunBody, newDiskBody, parseBody } from './api-schemas.ts';
+import { changeDisk, createDisk } from '../targets/disk-service.ts';
 import type { InventoryRouteOptions } from './machines-route.ts';
 
 export interface PublicDisk extends Disk {
@@ -45,25 +45,7 @@ export function registerDiskRoutes(app: FastifyInstance, options: InventoryRoute
 
   app.post<{ Body: unknown }>('/api/disks', { preHandler: guard }, async (request, reply) => {
     try {
-      const body = parseBody(newDiskBody, request.body, 'disk');
-      const readOnly = body.readOnly ?? false;
-      let disk: Disk;
-      if ('path' in body) {
-        const info = await diskFileInfo(body.path);
-        disk = await store.disks.add({ name: body.name, path: body.path, sizeBytes: info.sizeBytes, readOnly });
-      } else {
-        const existing = await store.disks.get(body.name);
-        if (existing !== undefined) {
-          throw new StoreError(StoreErrorCode.DuplicateName, `a disk named ${body.name} already exists (${existing.path}); pick another name, or \`diskless disk rm ${body.name}\` first`);
-        }
-        const path = await createDiskFile(options.dataDir, body.name, body.sizeBytes);
-        try {
-          disk = await store.disks.add({ name: body.name, path, sizeBytes: body.sizeBytes, readOnly });
-        } catch (err) {
-          await rm(path, { force: true });
-          throw err;
-        }
-      }
+      const disk = await createDisk(store, options.dataDir, parseBody(newDiskBody, request.body, 'disk'));
       return reply.code(201).send(await publicDisk(disk, await usage()));
     } catch (err) {
       return sendApiError(reply, err);
@@ -72,14 +54,10 @@ export function registerDiskRoutes(app: FastifyInstance, options: InventoryRoute
 
   app.patch<{ Params: { name: string }; Body: unknown }>('/api/disks/:name', { preHandler: guard }, async (request, reply) => {
     try {
-      const { sizeBytes } = parseBody(diskResizeBody, request.body, 'disk change');
-      const disk = await store.disks.get(request.params.name);
-      if (disk === undefined) throw new StoreError(StoreErrorCode.NotFound, `no disk named ${request.params.name}; \`diskless disk list\` shows the disks`);
-      await growDiskFile(disk.path, sizeBytes);
-      const grown = await store.disks.update(disk.name, { sizeBytes });
-      // Targets exporting it reopen it, and their sessions log in again to see the new size.
+      const disk = await changeDisk(store, request.params.name, parseBody(diskPatchBody, request.body, 'disk change'));
+      // Targets exporting it reopen it; their sessions log in again and see the change.
       await options.changed();
-      return publicDisk(grown, await usage());
+      return publicDisk(disk, await usage());
     } catch (err) {
       return sendApiError(reply, err);
     }
@@ -89,7 +67,9 @@ export function registerDiskRoutes(app: FastifyInstance, options: InventoryRoute
     try {
       const disk = await store.disks.remove(request.params.name);
       // Only files diskless made itself are deleted, and only when asked.
-      if (request.query.deleteFile === 'true' && disk.path === newDiskPath(options.dataDir, disk.name)) await rm(disk.path, { force: true });
+      if (request.query.deleteFile === 'true' && (disk.path === newDiskPath(options.dataDir, disk.name) || disk.path === newDiskPath(options.dataDir, disk.name).replace(/\.img$/, '.ovl'))) {
+        await rm(disk.path, { force: true });
+      }
       return disk;
     } catch (err) {
       return sendApiError(reply, err);

@@ -6,10 +6,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Store } from '../store/open-store.ts';
 import type { MachinePatch, NewMachine } from '../store/repositories/machines.ts';
 import { machinePatch, newMachine, toPublicMachine } from '../store/repositories/machines.ts';
-import { addMachineWithDisks, removeMachine, updateMachine, type NewMachineWithDisks } from '../targets/provision.ts';
+import { addMachineWithDisks, addMachineWithImage, removeMachine, updateMachine, type NewMachineWithDisks, type NewMachineWithImage } from '../targets/provision.ts';
 import { stripUndefined } from '../store/repositories/validate.ts';
 import { requireToken, sendApiError } from './api-common.ts';
-import { machineWithDisks, parseBody } from './api-schemas.ts';
+import { machineWithDisks, machineWithImage, parseBody } from './api-schemas.ts';
 
 export interface InventoryRouteOptions {
   readonly store: Store;
@@ -37,10 +37,12 @@ export function registerMachinesRoutes(app: FastifyInstance, options: InventoryR
   app.post<{ Body: unknown }>('/api/machines', { preHandler: guard }, async (request, reply) => {
     try {
       const body = request.body;
-      const withDisks = typeof body === 'object' && body !== null && 'disks' in body && !('boot' in body);
-      const machine = withDisks
-        ? await addMachineWithDisks(store, stripUndefined(parseBody(machineWithDisks, body, 'machine')) as NewMachineWithDisks)
-        : await store.machines.add(parseBody(newMachine, body, 'machine') as NewMachine);
+      const has = (key: string): boolean => typeof body === 'object' && body !== null && key in body && !('boot' in body);
+      const machine = has('image')
+        ? await addMachineWithImage(store, options.dataDir, stripUndefined(parseBody(machineWithImage, body, 'machine')) as NewMachineWithImage)
+        : has('disks')
+          ? await addMachineWithDisks(store, stripUndefined(parseBody(machineWithDisks, body, 'machine')) as NewMachineWithDisks)
+          : await store.machines.add(parseBody(newMachine, body, 'machine') as NewMachine);
       await options.changed();
       return reply.code(201).send(toPublicMachine(machine));
     } catch (err) {

@@ -15,6 +15,8 @@ import { registerImageRoutes } from './images-route.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerConsoleRoutes } from './console-route.ts';
 import { requireTokenForReads } from './api-common.ts';
+import { registerDoctorRoutes } from './doctor-route.ts';
+import type { DoctorDeps } from '../doctor/doctor-deps.ts';
 import { VERSION } from '../version.ts';
 
 export interface HttpDeps {
@@ -29,6 +31,8 @@ export interface HttpDeps {
   readonly api?: InventoryRouteOptions;
   /** What /metrics reports. */
   readonly metrics?: MetricsSource;
+  /** What the boot doctor needs to walk a machine's boot chain. */
+  readonly doctor?: DoctorDeps;
   /** DHCP leases (full mode), for /api/leases. */
   leases?(): readonly unknown[];
   /** The boot timeline, for /api/events. */
@@ -73,6 +77,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     registerImageRoutes(app, deps.api);
   }
   app.get('/api/leases', async () => deps.leases?.() ?? []);
+  registerDoctorRoutes(app, deps.doctor ?? null);
   app.get('/api/openapi.json', async () => openApiDocument(VERSION));
   const metrics = deps.metrics;
   if (metrics !== undefined) {

@@ -3,6 +3,7 @@
 // backing file. A name in both places: the configuration file wins, and the clash is reported.
 import type { TargetConfig } from '../config/schema.ts';
 import type { Disk } from '../store/repositories/disks.ts';
+import type { Image } from '../store/repositories/images.ts';
 import type { Target } from '../store/repositories/targets.ts';
 import type { DesiredTarget } from './live-targets.ts';
 
@@ -12,9 +13,10 @@ export interface DesiredTargets {
   readonly problems: string[];
 }
 
-export function desiredTargets(fromConfig: readonly TargetConfig[], fromStore: readonly Target[], disks: readonly Disk[]): DesiredTargets {
+export function desiredTargets(fromConfig: readonly TargetConfig[], fromStore: readonly Target[], disks: readonly Disk[], images: readonly Image[] = []): DesiredTargets {
   const problems: string[] = [];
   const byName = new Map(disks.map((d) => [d.name, d]));
+  const imageById = new Map(images.map((i) => [i.id, i]));
   const targets: DesiredTarget[] = fromConfig.map((t) => ({
     name: t.iqn,
     alias: t.alias ?? null,
@@ -37,7 +39,19 @@ export function desiredTargets(fromConfig: readonly TargetConfig[], fromStore: r
         problems.push(`LUN ${l.lun} of ${t.iqn} names disk ${l.disk}, which is gone`);
         continue;
       }
-      luns.push({ lun: l.lun, path: disk.path, readOnly: l.readOnly || disk.readOnly, sizeBytes: disk.sizeBytes, productId: disk.name });
+      const image = disk.imageId === null ? undefined : imageById.get(disk.imageId);
+      if (disk.imageId !== null && image === undefined) {
+        problems.push(`disk ${disk.name} is a copy-on-write disk of an image version that is gone`);
+        continue;
+      }
+      luns.push({
+        lun: l.lun,
+        path: disk.path,
+        readOnly: l.readOnly || disk.readOnly,
+        sizeBytes: disk.sizeBytes,
+        productId: disk.name,
+        ...(image !== undefined ? { basePath: image.path, discardOnReboot: disk.mode === 'discard-on-reboot' } : {}),
+      });
     }
     targets.push({
       name: t.iqn,

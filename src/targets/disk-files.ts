@@ -1,9 +1,10 @@
 // The files behind disks: new sparse ones in DATA_DIR/disks/, or existing files and block
 // devices the user already has (an IET or tgt setup being imported). Sizes come from the file;
 // "used" is what the file system really holds (sparse files grow as machines write).
-import { stat, truncate } from 'node:fs/promises';
+import { rename, rm, stat, truncate } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createOverlay } from '../storage/overlay/index.ts';
 import { createSparseFile } from '../storage/file-device.ts';
 import { DisklessError } from '../lib/errors.ts';
 
@@ -56,4 +57,25 @@ export async function growDiskFile(path: string, sizeBytes: number): Promise<voi
     throw new DisklessError('DISK_SHRINK', `sizeBytes: ${sizeBytes} is smaller than the disk (${info.sizeBytes}); shrinking would cut off data. Shrink the file system inside first and copy to a new, smaller disk`);
   }
   await truncate(path, sizeBytes);
+}
+
+/** A new copy-on-write disk over an image version: DATA_DIR/disks/NAME.ovl. */
+export async function createOverlayDisk(dataDir: string, name: string, imagePath: string): Promise<string> {
+  mkdirSync(join(dataDir, 'disks'), { recursive: true });
+  const path = resolve(join(dataDir, 'disks', `${name}.ovl`));
+  if (existsSync(path)) throw new DisklessError('DISK_FILE_EXISTS', `${path} already exists; pick another name`);
+  await createOverlay(path, imagePath);
+  return path;
+}
+
+/**
+ * Points an existing overlay at another image version, starting clean: a new overlay is made
+ * beside it and renamed over it, so a crash leaves either the old disk or the new one. A
+ * device still open on the old file keeps its inode until the targets reopen.
+ */
+export async function replaceOverlay(path: string, imagePath: string): Promise<void> {
+  const fresh = `${path}.new`;
+  await rm(fresh, { force: true });
+  await createOverlay(fresh, imagePath);
+  await rename(fresh, path);
 }

@@ -15,6 +15,10 @@ export interface DesiredLun {
   readonly readOnly: boolean;
   /** The size the store knows; a change (disk resize) reopens the LUN. */
   readonly sizeBytes?: number;
+  /** A copy-on-write disk: `path` is the overlay, this the read-only image under it. */
+  readonly basePath?: string;
+  /** Reset to the pristine image at every boot (see resetForBoot). */
+  readonly discardOnReboot?: boolean;
   /** INQUIRY product id (16 ASCII characters at most are shown). */
   readonly productId: string;
 }
@@ -28,7 +32,10 @@ export interface DesiredTarget {
   readonly luns: readonly DesiredLun[];
 }
 
-export type OpenDevice = (path: string, options: { readOnly: boolean }) => Promise<BlockDevice>;
+export type OpenDevice = (path: string, options: { readOnly: boolean; basePath?: string }) => Promise<BlockDevice>;
+
+/** Turns an overlay back into its pristine image (the device is closed while this runs). */
+export type ResetOverlay = (overlayPath: string) => Promise<void>;
 
 export interface LiveTargetsOptions {
   readonly directory: TargetDirectory;
@@ -36,9 +43,11 @@ export interface LiveTargetsOptions {
   /** Ends the sessions logged in to this target (its LUNs changed or it was removed). */
   readonly dropSessions: (targetName: string, reason: string) => void;
   readonly log: Logger;
+  readonly resetOverlay?: ResetOverlay;
 }
 
 interface Exported {
+  readonly target: DesiredTarget;
   readonly lunKey: string;
   readonly devices: readonly BlockDevice[];
   readonly table: LunTable;
@@ -86,7 +95,7 @@ export class LiveTargets {
       report.removed.push(name);
     }
     for (const [key, target] of wanted) {
-      const lunKey = JSON.stringify(target.luns.map((l) => [l.lun, l.path, l.readOnly, l.sizeBytes ?? 0]).sort());
+      const lunKey = JSON.stringify(target.luns.map((l) => [l.lun, l.path, l.readOnly, l.sizeBytes ?? 0, l.basePath ?? '']).sort());
       const current = this.#exported.get(key);
       let exported = current;
       if (current === undefined || current.lunKey !== lunKey) {
@@ -99,19 +108,14 @@ export class LiveTargets {
         }
       }
       if (exported === undefined) continue;
+      // Access changes (CHAP, initiators) keep the devices but must remember the new settings.
+      exported = { ...exported, target };
       this.#exported.set(key, exported);
-      const entry: ExportedTarget = {
-        name: target.name,
-        alias: target.alias,
-        device: exported.table,
-        chap: target.chap,
-        mutualChap: target.mutualChap,
-        allowedInitiators: target.allowedInitiators,
-      };
+      const entry: ExportedTarget = { ...entryOf(target), device: exported.table };
       const before = this.#opts.directory.get(key);
       this.#opts.directory.add(entry);
       if (current === undefined) report.added.push(target.name);
-      else if (current !== exported) {
+      else if (current.devices !== exported.devices) {
         this.#opts.dropSessions(target.name, 'target LUNs changed');
         await closeAll(current.devices);
         report.changed.push(target.name);
@@ -125,7 +129,7 @@ export class LiveTargets {
     const units = new Map<number, BlockLogicalUnit>();
     try {
       for (const lun of target.luns) {
-        const device = await this.#opts.openDevice(lun.path, { readOnly: lun.readOnly });
+        const device = await this.#opts.openDevice(lun.path, { readOnly: lun.readOnly, ...(lun.basePath !== undefined ? { basePath: lun.basePath } : {}) });
         devices.push(device);
         units.set(lun.lun, new BlockLogicalUnit(device, { productId: lun.productId }));
       }
@@ -133,8 +137,38 @@ export class LiveTargets {
       await closeAll(devices);
       throw err;
     }
-    return { lunKey, devices, table: new LunTable(units) };
+    return { target, lunKey, devices, table: new LunTable(units) };
   }
+
+  /**
+   * A machine is starting a new boot: the discard-on-reboot disks of this target go back to
+   * their image. Sessions left from the previous boot are dropped first (their machine has
+   * restarted), the files are closed, reset and opened again. Resolves to the LUNs reset.
+   */
+  resetForBoot(targetName: string): Promise<number[]> {
+    const run = this.#queue.then(async () => {
+      const key = targetName.toLowerCase();
+      const current = this.#exported.get(key);
+      const reset = current?.target.luns.filter((l) => l.discardOnReboot === true && l.basePath !== undefined) ?? [];
+      const resetOverlay = this.#opts.resetOverlay;
+      if (current === undefined || reset.length === 0 || resetOverlay === undefined) return [];
+      this.#opts.directory.remove(key);
+      this.#opts.dropSessions(current.target.name, 'the machine is booting again: its disk goes back to the image');
+      this.#exported.delete(key);
+      await closeAll(current.devices);
+      for (const lun of reset) await resetOverlay(lun.path);
+      const reopened = await this.#open(current.target, current.lunKey);
+      this.#exported.set(key, reopened);
+      this.#opts.directory.add({ ...entryOf(current.target), device: reopened.table });
+      return reset.map((l) => l.lun);
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function entryOf(target: DesiredTarget): Omit<ExportedTarget, 'device'> {
+  return { name: target.name, alias: target.alias, chap: target.chap, mutualChap: target.mutualChap, allowedInitiators: target.allowedInitiators };
 }
 
 function sameAccess(a: ExportedTarget, b: ExportedTarget): boolean {

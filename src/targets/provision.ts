@@ -6,6 +6,9 @@
 import type { Store } from '../store/open-store.ts';
 import { StoreError, StoreErrorCode } from '../store/errors.ts';
 import type { Machine, MachinePatch, NewMachine } from '../store/repositories/machines.ts';
+import type { DiskMode } from '../store/repositories/disks.ts';
+import { rm } from 'node:fs/promises';
+import { createDisk } from './disk-service.ts';
 
 export const DERIVED_TARGET_PREFIX = 'iqn.2026-11.org.diskless:target.';
 
@@ -90,5 +93,28 @@ async function checkDisksFree(store: Store, disks: readonly string[]): Promise<v
         );
       }
     }
+  }
+}
+
+export interface NewMachineWithImage extends Omit<NewMachine, 'boot'> {
+  readonly image: string;
+  readonly version?: number | undefined;
+  readonly mode?: DiskMode | undefined;
+}
+
+/**
+ * The golden-image way: the machine gets a copy-on-write disk of the image, NAME-disk, and a
+ * target of its own for it. Nothing is left behind if any step is refused.
+ */
+export async function addMachineWithImage(store: Store, dataDir: string, input: NewMachineWithImage): Promise<Machine> {
+  const { image, version, mode, ...rest } = input;
+  const diskName = `${String(rest.name)}-disk`;
+  const disk = await createDisk(store, dataDir, { name: diskName, image, version, mode });
+  try {
+    return await addMachineWithDisks(store, { ...rest, disks: [disk.name] });
+  } catch (err) {
+    await store.disks.remove(disk.name);
+    await rm(disk.path, { force: true });
+    throw err;
   }
 }

@@ -101,7 +101,7 @@ export class ImageRepository {
       if (users.length > 0) {
         throw new StoreError(
           StoreErrorCode.InUse,
-          `image ${name} version ${version} is the base of ${users.map((u) => u.name).join(', ')}; move them to another version first (\`diskless disk rebase DISK --version N\`)`,
+          `image ${name} version ${version} is the base of ${users.map((u) => u.name).join(', ')}; move them to another version first (\`diskless disk set DISK --to N\`)`,
         );
       }
       await trx.deleteFrom('images').where('id', '=', row.id).execute();

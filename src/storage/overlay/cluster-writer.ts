@@ -1,0 +1,161 @@
+// The write path of the overlay device: in place for clusters the overlay has, into a new
+// slot for the others, with copy-on-write for partially written ones. The caller (the device)
+// holds the clusters' locks; this file owns the order "data first, map after".
+import type { Done } from '../block-device.ts';
+import { type ClusterMap, STATE_BASE, STATE_SLOT_BASE } from './cluster-map.ts';
+import type { FileIo } from './file-io.ts';
+import type { SlotAllocator } from './slot-allocator.ts';
+
+/** One pwrite of a write: a slice of the caller's buffer, or a merged copy-on-write cluster. */
+interface WriteSegment {
+  readonly filePos: number;
+  srcStart: number;
+  srcEnd: number;
+  readonly cow: Buffer | null;
+}
+
+/** A cluster that gets a new slot; `cow` is set when the write covers only part of it. */
+interface FreshCluster {
+  readonly cluster: number;
+  readonly slot: number;
+  readonly cow: Buffer | null;
+  readonly fromBase: boolean;
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/** Copy-on-write buffers kept for reuse: enough for a queue of partial writes in flight. */
+const COW_POOL_SIZE = 32;
+
+export class ClusterWriter {
+  /**
+   * Cluster-sized buffers of finished copy-on-writes. Reusing them spares the garbage collector
+   * a cluster per first-touch write (bench/overlay-cluster.ts: 16 KiB first-touch writes went
+   * from about 45 k to 80 k IOPS).
+   */
+  private readonly cowPool: Buffer[] = [];
+
+  constructor(
+    private readonly overlay: FileIo,
+    private readonly base: FileIo,
+    private readonly map: ClusterMap,
+    private readonly slots: SlotAllocator,
+    private readonly clusterBytes: number,
+    private readonly dataOffset: number,
+    /** The disk size: the last cluster may extend past it. */
+    private readonly sizeBytes: number,
+    /** Called when data reached the file (the next flush must sync it). */
+    private readonly onDataWritten: () => void,
+  ) {}
+
+  private slotOffset(slot: number): number {
+    return this.dataOffset + slot * this.clusterBytes;
+  }
+
+  /**
+   * The write proper, with clusters first..last held. Clusters already in the overlay are
+   * written in place; the others get a slot, and a partially covered one is merged with its
+   * base (or zero) content first. The map changes only once every pwrite has completed, so a
+   * concurrent read sees the old content until the new content is complete.
+   */
+  write(source: Buffer, offsetBytes: number, first: number, last: number, done: Done): void {
+    const cs = this.clusterBytes;
+    const end = offsetBytes + source.length;
+    const segments: WriteSegment[] = [];
+    const fresh: FreshCluster[] = [];
+    try {
+      for (let cluster = first; cluster <= last; cluster++) {
+        const clusterStart = cluster * cs;
+        const lo = Math.max(offsetBytes, clusterStart);
+        const hi = Math.min(end, clusterStart + cs);
+        const state = this.map.get(cluster);
+        if (state >= STATE_SLOT_BASE) {
+          addSourceSegment(segments, this.slotOffset(state - STATE_SLOT_BASE) + (lo - clusterStart), lo - offsetBytes, hi - offsetBytes);
+          continue;
+        }
+        const slot = this.slots.allocate();
+        // A cluster is written whole into a new slot, so every mapped slot is complete in the
+        // file (the last cluster of an odd-sized disk is padded with zeros).
+        const whole = lo === clusterStart && hi === clusterStart + cs;
+        const cow = whole ? null : (this.cowPool.pop() ?? Buffer.allocUnsafe(cs));
+        fresh.push({ cluster, slot, cow, fromBase: state === STATE_BASE, lo, hi });
+        if (cow === null) addSourceSegment(segments, this.slotOffset(slot), lo - offsetBytes, hi - offsetBytes);
+        else segments.push({ filePos: this.slotOffset(slot), srcStart: 0, srcEnd: 0, cow });
+      }
+    } catch (err) {
+      for (const f of fresh) this.slots.giveBack(f.slot);
+      return process.nextTick(done, err as NodeJS.ErrnoException);
+    }
+    const commit: Done = (err) => {
+      // The pwrites are over, so the kernel is done with the buffers.
+      for (const f of fresh) if (f.cow !== null && this.cowPool.length < COW_POOL_SIZE) this.cowPool.push(f.cow);
+      if (err !== null) {
+        for (const f of fresh) this.slots.giveBack(f.slot);
+        return done(err);
+      }
+      for (const f of fresh) this.map.set(f.cluster, f.slot + STATE_SLOT_BASE);
+      this.onDataWritten();
+      done(null);
+    };
+    this.fillCopyOnWrite(source, offsetBytes, fresh, (fillErr) => {
+      if (fillErr !== null) return commit(fillErr);
+      this.writeSegments(source, segments, commit);
+    });
+  }
+
+  /** Builds the merged content of every partially written new cluster. */
+  private fillCopyOnWrite(source: Buffer, offsetBytes: number, fresh: readonly FreshCluster[], done: Done): void {
+    let pending = 1;
+    let firstErr: NodeJS.ErrnoException | null = null;
+    const finish: Done = (err) => {
+      if (err !== null && firstErr === null) firstErr = err;
+      if (--pending === 0) done(firstErr);
+    };
+    for (const f of fresh) {
+      const cow = f.cow;
+      if (cow === null) continue;
+      const clusterStart = f.cluster * this.clusterBytes;
+      const merge = (): void => {
+        source.copy(cow, f.lo - clusterStart, f.lo - offsetBytes, f.hi - offsetBytes);
+      };
+      if (!f.fromBase) {
+        cow.fill(0);
+        merge();
+        continue;
+      }
+      // Read only what the write leaves uncovered: the head, the tail, or (a write in the
+      // middle of the cluster) the whole cluster in one pread rather than two.
+      const inDisk = Math.min(this.clusterBytes, this.sizeBytes - clusterStart);
+      const headEnd = f.lo - clusterStart;
+      const tailStart = f.hi - clusterStart;
+      const [from, to] = headEnd > 0 && tailStart < inDisk ? [0, inDisk] : headEnd > 0 ? [0, headEnd] : [tailStart, inDisk];
+      cow.fill(0, inDisk);
+      pending++;
+      this.base.read(cow.subarray(from, to), clusterStart + from, (err) => {
+        if (err === null) merge();
+        finish(err);
+      });
+    }
+    finish(null);
+  }
+
+  private writeSegments(source: Buffer, segments: readonly WriteSegment[], done: Done): void {
+    let pending = segments.length;
+    let firstErr: NodeJS.ErrnoException | null = null;
+    const finish: Done = (err) => {
+      if (err !== null && firstErr === null) firstErr = err;
+      if (--pending === 0) done(firstErr);
+    };
+    for (const s of segments) this.overlay.write(s.cow ?? source.subarray(s.srcStart, s.srcEnd), s.filePos, finish);
+  }
+}
+
+/** Appends a slice of the caller's buffer, merging it into the previous pwrite when adjacent. */
+function addSourceSegment(segments: WriteSegment[], filePos: number, srcStart: number, srcEnd: number): void {
+  const prev = segments[segments.length - 1];
+  if (prev !== undefined && prev.cow === null && prev.srcEnd === srcStart && prev.filePos + (prev.srcEnd - prev.srcStart) === filePos) {
+    prev.srcEnd = srcEnd;
+    return;
+  }
+  segments.push({ filePos, srcStart, srcEnd, cow: null });
+}

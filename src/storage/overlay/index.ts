@@ -1,0 +1,8 @@
+// The overlay's public surface: the store and the CLI import from here.
+export { OverlayDevice, type OverlaySpaceUsage } from './overlay-device.ts';
+export { DEFAULT_CLUSTER_BYTES, createOverlay, openOverlayDevice, resetOverlay, type CreateOverlayOptions, type OpenOverlayOptions } from './overlay-files.ts';
+export { checkOverlay, type OverlayCheckReport } from './check-overlay.ts';
+export { overlaySpaceUsage, type OverlayFileUsage } from './space-usage.ts';
+export { flattenOverlay, type FlattenProgress, type FlattenResult } from './flatten-overlay.ts';
+export { OverlayErrorCode } from './overlay-errors.ts';
+export type { OverlayHeader } from './overlay-format.ts';
