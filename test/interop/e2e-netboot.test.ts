@@ -131,6 +131,36 @@ describe('a bare PXE machine boots with only diskless on its network (e2e mode b
     assert.match(serverLog.slice(before), new RegExp(`login complete[^\\n]*${seedIqn.replace(/\./g, '\\.')}|${seedIqn.replace(/\./g, '\\.')}[^\\n]*login complete`), 'it booted the imported target');
   });
 
+  test('discard-on-reboot: what a machine wrote is gone at its next boot (reset at its DHCPDISCOVER)', async (t) => {
+    if (!needTools(t, { ...TOOLS, 'qemu-io': 'qemu-utils', 'qemu-img': 'qemu-utils' }) || !ready(t)) return;
+    const mac = '52:54:00:00:00:04';
+    const inNs = (command: string, args: string[]) => run('ip', ['netns', 'exec', NS, command, ...args], { timeoutMs: 60000 });
+    const cli = (...args: string[]) => inNs(process.execPath, ['bin/diskless.js', ...args, '--server', 'http://10.250.0.1:8080', '--data-dir', dir]);
+    const imported = await cli('image', 'import', 'kiosk-image', image);
+    assert.equal(imported.code, 0, imported.stderr);
+    const added = await cli('machine', 'add', '--mac', mac, '--name', 'kiosk', '--image', 'kiosk-image', '--discard');
+    assert.equal(added.code, 0, added.stderr);
+    const first = await boot(['-n', `e1000,mac=${mac}`], 'kiosk-1.log');
+    assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
+
+    // The machine writes over data the boot sector checks (sector 10), as the machine itself.
+    const script = (await inNs('curl', ['-s', `http://10.250.0.1:8080/boot.ipxe?mac=${mac}`])).stdout;
+    const field = (re: RegExp) => re.exec(script)?.[1] ?? assert.fail(`no ${re} in\n${script}`);
+    const opts = `driver=iscsi,transport=tcp,portal=10.250.0.1:3260,target=${field(/sanboot iscsi:[^:]*::\d+:0:(\S+)/)},lun=0,user=${field(/set username (\S+)/)},password-secret=pw,initiator-name=${field(/set initiator-iqn (\S+)/)}`;
+    const io = (command: string) => inNs('qemu-io', ['--object', `secret,id=pw,data=${field(/set password (\S+)/)}`, '--image-opts', opts, '-c', command]);
+    const wrote = await io('write -P 0xee 5120 4096');
+    assert.equal(wrote.code, 0, wrote.stderr);
+    const landed = await io('read -P 0xee 5120 4096');
+    assert.doesNotMatch(landed.stdout + landed.stderr, /verification failed|error/i, 'the write landed in the overlay');
+
+    const before = serverLog.length;
+    const second = await boot(['-n', `e1000,mac=${mac}`], 'kiosk-2.log');
+    assert.equal(second.code, 0, `the second boot reads the pristine image (CRC) again:\n${second.stdout}\n${second.stderr}`);
+    assert.match(serverLog.slice(before), /discard-on-reboot disk is back to its image/);
+    const clean = await io('read -P 0xee 5120 4096');
+    assert.match(clean.stdout, /Pattern verification failed/, 'the write is gone');
+  });
+
   test('UEFI without an iPXE ROM: OVMF gets ipxe.efi over TFTP, iPXE fetches its script and logs in', async (t) => {
     if (!needTools(t, TOOLS) || !ready(t)) return;
     if (!existsSync('/usr/share/ovmf/OVMF.fd')) throw new Error('/usr/share/ovmf/OVMF.fd is missing: apt-get install ovmf');
