@@ -245,14 +245,19 @@ async function startDhcp(
     leaseDir: join(config.dataDir, 'dhcp'),
     log: dhcpLog,
     ports: { dhcp: config.dhcp.port, pxe: config.dhcp.proxyPort },
-    onEvent: (e) =>
+    onEvent: (e) => {
+      // The timeline is about booting: DHCP from boot firmware and iPXE, NAKs, and machines
+      // this server knows. A whole office's laptops renewing their leases stay out of it (and
+      // out of the store: recording every plain DHCP exchange cost most of the server's CPU).
+      if (e.firmware === null && e.kind !== 'nak' && inventory.machine(e.mac) === null && !events.knows(e.mac)) return;
       events.record({
         mac: e.mac,
         ip: e.ip,
         kind: DHCP_EVENT_KINDS[e.kind] ?? 'dhcp-other',
         outcome: e.reason ?? 'ok',
         detail: { arch: e.arch, userClass: e.userClass, firmware: e.firmware, bootFile: e.bootFile },
-      }),
+      });
+    },
   });
 }
 

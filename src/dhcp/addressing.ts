@@ -17,17 +17,21 @@ export interface SubnetConfig {
   readonly reservations?: readonly Reservation[];
 }
 
+function maskOf(prefixLength: number): number {
+  return prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
+}
+
 export function subnetMask(prefixLength: number): string {
-  return numberToIp(prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0);
+  return numberToIp(maskOf(prefixLength));
 }
 
 export function inSubnet(subnet: SubnetConfig, ip: string): boolean {
-  const mask = ipToNumber(subnetMask(subnet.prefixLength));
+  const mask = maskOf(subnet.prefixLength);
   return ((ipToNumber(ip) & mask) >>> 0) === ((ipToNumber(subnet.network) & mask) >>> 0);
 }
 
 export function broadcastAddress(subnet: SubnetConfig): string {
-  const mask = ipToNumber(subnetMask(subnet.prefixLength));
+  const mask = maskOf(subnet.prefixLength);
   return numberToIp(((ipToNumber(subnet.network) & mask) | (~mask >>> 0)) >>> 0);
 }
 
@@ -40,12 +44,26 @@ export function selectSubnet(subnets: readonly SubnetConfig[], request: DhcpMess
   return subnets.find((s) => inSubnet(s, anchor)) ?? null;
 }
 
+/** Plans by subnet object and server address: built once, so the lease code's compiled form of it is kept too. */
+const plans = new WeakMap<SubnetConfig, Map<string, AddressPlan>>();
+
+/** The subnet's address plan; the same object for the same (frozen) subnet and server address. */
 export function addressPlan(subnet: SubnetConfig, serverAddress: string): AddressPlan {
-  return {
-    pool: subnet.pool,
-    reservations: subnet.reservations ?? [],
-    excluded: [serverAddress, subnet.network, broadcastAddress(subnet), ...(subnet.routers ?? [])],
-  };
+  let bySubnet = plans.get(subnet);
+  if (bySubnet === undefined) {
+    bySubnet = new Map();
+    plans.set(subnet, bySubnet);
+  }
+  let plan = bySubnet.get(serverAddress);
+  if (plan === undefined) {
+    plan = {
+      pool: subnet.pool,
+      reservations: subnet.reservations ?? [],
+      excluded: [serverAddress, subnet.network, broadcastAddress(subnet), ...(subnet.routers ?? [])],
+    };
+    bySubnet.set(serverAddress, plan);
+  }
+  return plan;
 }
 
 export interface Destination {

@@ -32,11 +32,16 @@ test('leases survive a reopen; offers are not written; deletes apply', () => wit
 
 test('changes of one event-loop burst share one write and one fdatasync (group commit)', () => withDir(async (dir) => {
   const store = await JournalLeaseStore.open(dir, 0);
-  await Promise.all(Array.from({ length: 50 }, (_, i) => store.record([{ op: 'put', lease: bound(`10.0.1.${i}`, `aa:aa:aa:aa:ab:${i.toString(16).padStart(2, '0')}`) }])));
+  const promises = Array.from({ length: 50 }, (_, i) => store.record([{ op: 'put', lease: bound(`10.0.1.${i}`, `aa:aa:aa:aa:ab:${i.toString(16).padStart(2, '0')}`) }]));
+  assert.equal(new Set(promises).size, 1, 'one promise for the whole burst (the server groups its ACKs by it)');
+  await Promise.all(promises);
   assert.deepEqual({ writes: store.stats().writes, syncs: store.stats().syncs }, { writes: 1, syncs: 1 });
+  const next = store.record([{ op: 'put', lease: bound('10.0.2.1', 'aa:aa:aa:aa:ac:01') }]);
+  assert.notEqual(next, promises[0], 'the next burst has its own');
+  await next;
   await store.close();
   const lines = (await readFile(join(dir, 'leases.jsonl'), 'utf8')).trim().split('\n');
-  assert.equal(lines.length, 50);
+  assert.equal(lines.length, 51);
 }));
 
 test('start-up compacts the journal, drops ended quarantines and skips a torn last line', () => withDir(async (dir) => {

@@ -36,3 +36,22 @@ test('LeaseTable indexes by MAC, and a declined address is not the decliner\'s',
   assert.equal(t.byMac('m1')?.ip, '10.0.0.11');
   assert.equal(t.size, 1);
 });
+
+test('a new client costs a lookup or two, not a walk over every lease, even after older leases are bound', () => {
+  const big: AddressPlan = { pool: { first: '10.1.0.0', last: '10.1.255.255' }, reservations: [], excluded: [] };
+  const t = new LeaseTable();
+  const offer = (mac: string): string => {
+    const ip = chooseAddress(t, big, mac, null, 0);
+    assert.ok(ip !== null);
+    t.apply([{ op: 'put', lease: { ip, mac, state: 'offered', expiresAtMs: 30_000 } }]);
+    return ip;
+  };
+  const first = offer('m0');
+  for (let i = 1; i < 5000; i++) offer(`m${i}`);
+  // The first client binds its address: the cursor must stay after the 5000th.
+  t.apply([{ op: 'put', lease: { ip: first, mac: 'm0', state: 'bound', expiresAtMs: 3_600_000 } }]);
+  let lookups = 0;
+  const counting = { byIp: (ip: string) => t.byIp(ip), byMac: (mac: string) => t.byMac(mac), scanHint: () => t.scanHint(), byIpNumber: (n: number) => (lookups++, t.byIpNumber(n)) };
+  assert.equal(chooseAddress(counting, big, 'new', null, 0), '10.1.19.136');
+  assert.ok(lookups <= 2, `${lookups} lookups`);
+});

@@ -6,7 +6,7 @@ import type { BootDecision, PxeClient } from '../boot/types.ts';
 import type { DhcpMessage } from './wire/packet.ts';
 import type { DhcpOptionEntry } from './wire/options.ts';
 import { DhcpOption, IpxeOption, PXELINUX_MAGIC, PXE_DISCOVERY_USE_BOOTFILE, PxeVendorOption } from './wire/option-codes.ts';
-import { encodeEncapsulated, findOption, ipBytes, readParameterRequestList, readStringOption, u32Bytes } from './wire/options.ts';
+import { encodeEncapsulated, findOption, ipBytes, readStringOption, u32Bytes } from './wire/options.ts';
 
 export type Inclusion = 'always' | 'requested';
 
@@ -20,12 +20,18 @@ const FILE_FIELD_LENGTH = 128;
 
 /** Options in reply order: the 'always' ones as listed, then requested ones in option 55 order. */
 export function selectOptions(request: DhcpMessage, candidates: readonly Candidate[]): DhcpOptionEntry[] {
-  const prl = readParameterRequestList(request.options);
-  const always = candidates.filter((c) => c.when === 'always');
-  const optional = candidates.filter((c) => c.when === 'requested');
-  // A client without option 55 (old BOOTP-ish clients) gets everything we have.
-  const chosen = prl === null ? optional : prl.flatMap((code) => optional.filter((c) => c.code === code));
-  return [...always, ...chosen].map(({ code, data }) => ({ code, data }));
+  const prl = findOption(request.options, DhcpOption.ParameterRequestList);
+  const out: DhcpOptionEntry[] = [];
+  for (const c of candidates) if (c.when === 'always') out.push({ code: c.code, data: c.data });
+  if (prl === null) {
+    // A client without option 55 (old BOOTP-ish clients) gets everything we have.
+    for (const c of candidates) if (c.when === 'requested') out.push({ code: c.code, data: c.data });
+    return out;
+  }
+  for (const code of prl) {
+    for (const c of candidates) if (c.when === 'requested' && c.code === code) out.push({ code: c.code, data: c.data });
+  }
+  return out;
 }
 
 const text = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -59,13 +65,16 @@ export function leaseTimeCandidates(leaseSeconds: number): Candidate[] {
   ];
 }
 
+const ECHOED = [DhcpOption.ClientIdentifier, DhcpOption.RelayAgentInformation, DhcpOption.ClientMachineId] as const;
+
 /** Options echoed from the request: 61 (RFC 6842), 82 (RFC 3046 section 2.2), 97 (PXE). */
 export function echoCandidates(request: DhcpMessage): Candidate[] {
-  const echo = [DhcpOption.ClientIdentifier, DhcpOption.RelayAgentInformation, DhcpOption.ClientMachineId];
-  return echo.flatMap((code) => {
+  const out: Candidate[] = [];
+  for (const code of ECHOED) {
     const data = findOption(request.options, code);
-    return data === null ? [] : [{ code, data, when: 'always' as const }];
-  });
+    if (data !== null) out.push({ code, data, when: 'always' });
+  }
+  return out;
 }
 
 export interface BootFields {

@@ -6,7 +6,7 @@ import type { BootDecision, BootPolicy, PxeClient } from '../boot/types.ts';
 import type { DhcpMessage } from './wire/packet.ts';
 import { clientMac, DhcpEncodeError, encodeDhcpMessage, readMessageType } from './wire/packet.ts';
 import { BootpOp, DhcpOption, MessageType } from './wire/option-codes.ts';
-import type { DhcpOptionEntry } from './wire/options.ts';
+import type { DhcpOptionEntry, DhcpOptions } from './wire/options.ts';
 import { ipBytes, readIpOption, readStringOption, readU16Option } from './wire/options.ts';
 import type { Destination, Ports, SubnetConfig } from './addressing.ts';
 import { addressPlan, broadcastAddress, inSubnet, replyDestination, replyFlags, selectSubnet, subnetMask } from './addressing.ts';
@@ -59,6 +59,8 @@ export type Response =
   | (Outcome & {
       readonly kind: 'reply';
       readonly reply: DhcpMessage;
+      /** `reply` encoded for the wire, within maxLength (encoded once, while fitting it). */
+      readonly bytes: Buffer;
       readonly destination: Destination;
       /** The largest message the client accepts (option 57, RFC 2132 section 9.10). */
       readonly maxLength: number;
@@ -169,7 +171,7 @@ function onInformFull(x: Exchange): Response {
   // RFC 2131 4.3.5: no yiaddr, no lease time; answer to ciaddr.
   const subnet = x.ctx.subnets.find((s) => inSubnet(s, x.request.ciaddr)) ?? selectSubnet(x.ctx.subnets, x.request, x.ctx.serverAddress);
   if (subnet === null) return ignore(x, `INFORM from ${x.request.ciaddr}, not on a served network`);
-  return buildReply(x, MessageType.Ack, ZERO, networkCandidates(networkOf(subnet), undefined), []);
+  return buildReply(x, MessageType.Ack, ZERO, subnetCandidates(subnet).network, []);
 }
 
 function networkOf(subnet: SubnetConfig): Parameters<typeof networkCandidates>[0] {
@@ -182,9 +184,31 @@ function networkOf(subnet: SubnetConfig): Parameters<typeof networkCandidates>[0
   };
 }
 
+interface SubnetCandidates {
+  /** 1, 3, 6, 28, 15: what INFORM gets. */
+  readonly network: readonly Candidate[];
+  /** 51, 58, 59, then the network ones: what every OFFER and ACK without a reserved hostname gets. */
+  readonly lease: readonly Candidate[];
+}
+
+/** A subnet's reply options, computed once per (frozen) subnet rather than per packet. */
+const subnetCache = new WeakMap<SubnetConfig, SubnetCandidates>();
+
+function subnetCandidates(subnet: SubnetConfig): SubnetCandidates {
+  let cached = subnetCache.get(subnet);
+  if (cached === undefined) {
+    const network = networkCandidates(networkOf(subnet), undefined);
+    cached = { network, lease: [...leaseTimeCandidates(subnet.leaseTimeSeconds), ...network] };
+    subnetCache.set(subnet, cached);
+  }
+  return cached;
+}
+
 function addressReply(x: Exchange, subnet: SubnetConfig, type: number, ip: string, changes: readonly LeaseChange[]): Response {
   const hostname = reservationFor(addressPlan(subnet, x.ctx.serverAddress), x.mac)?.hostname;
-  const candidates = [...leaseTimeCandidates(subnet.leaseTimeSeconds), ...networkCandidates(networkOf(subnet), hostname)];
+  const cached = subnetCandidates(subnet).lease;
+  // networkCandidates puts the host name last, so the cached list plus it is the same list.
+  const candidates = hostname === undefined ? cached : [...leaseTimeCandidates(subnet.leaseTimeSeconds), ...networkCandidates(networkOf(subnet), hostname)];
   return buildReply(x, type, ip, candidates, changes);
 }
 
@@ -194,9 +218,10 @@ function nak(x: Exchange, why: string): Response {
     { code: DhcpOption.ServerIdentifier, data: ipBytes(x.ctx.serverAddress) },
     { code: DhcpOption.Message, data: Buffer.from(why, 'latin1') },
   ];
-  const reply: DhcpMessage = { ...replyHeader(x.request, true), options };
+  const limit = maxLength(x.request);
+  const fitted = fitReply(replyMessage(x.request, true, ZERO, ZERO, '', options), options.length, limit);
   return {
-    kind: 'reply', reply, destination: replyDestination(x.request, true, x.ctx.ports), maxLength: maxLength(x.request),
+    kind: 'reply', reply: fitted.reply, bytes: fitted.bytes, destination: replyDestination(x.request, true, x.ctx.ports), maxLength: limit,
     leaseChanges: [], client: x.client, decision: null,
   };
 }
@@ -222,12 +247,29 @@ function onRequestProxy(x: Exchange): Response {
 
 // --- replies ---------------------------------------------------------------------------------
 
-function replyHeader(request: DhcpMessage, isNak: boolean): Omit<DhcpMessage, 'options'> {
+/**
+ * A reply to `request`. Built as one literal, always with the same fields in the same order, so
+ * that every reply object has one shape (the encoder reads them all on the hot path).
+ */
+function replyMessage(request: DhcpMessage, isNak: boolean, yiaddr: string, siaddr: string, file: string, options: DhcpOptions): DhcpMessage {
   return {
     op: BootpOp.BootReply, htype: request.htype, hlen: request.hlen, hops: 0, xid: request.xid, secs: 0,
-    flags: replyFlags(request, isNak), ciaddr: isNak ? ZERO : request.ciaddr, yiaddr: ZERO, siaddr: ZERO,
-    giaddr: request.giaddr, chaddr: request.chaddr, sname: '', file: '',
+    flags: replyFlags(request, isNak), ciaddr: isNak ? ZERO : request.ciaddr, yiaddr, siaddr,
+    giaddr: request.giaddr, chaddr: request.chaddr, sname: '', file, options,
   };
+}
+
+const MESSAGE_TYPE_DATA: readonly Buffer[] = Array.from({ length: 256 }, (_, t) => Buffer.from([t]));
+/** Option 54 bytes by server address (a server has one or a few). */
+const serverIdData = new Map<string, Buffer>();
+
+function serverIdBytes(serverAddress: string): Buffer {
+  let data = serverIdData.get(serverAddress);
+  if (data === undefined) {
+    data = ipBytes(serverAddress);
+    if (serverIdData.size < 64) serverIdData.set(serverAddress, data);
+  }
+  return data;
 }
 
 function buildReply(x: Exchange, type: number, yiaddr: string, candidates: readonly Candidate[], changes: readonly LeaseChange[]): Response {
@@ -236,39 +278,50 @@ function buildReply(x: Exchange, type: number, yiaddr: string, candidates: reado
   if (ctx.mode === 'proxy' && decision === null) return ignore(x, 'boot policy has nothing for this client');
   const boot = client !== null && decision !== null ? bootFields(request, client, decision, ctx.mode) : null;
   const all: Candidate[] = [
-    { code: DhcpOption.MessageType, data: Buffer.from([type]), when: 'always' },
-    { code: DhcpOption.ServerIdentifier, data: ipBytes(ctx.serverAddress), when: 'always' },
-    ...candidates,
-    ...(boot?.candidates ?? []),
-    ...echoCandidates(request),
+    { code: DhcpOption.MessageType, data: MESSAGE_TYPE_DATA[type] ?? Buffer.from([type]), when: 'always' },
+    { code: DhcpOption.ServerIdentifier, data: serverIdBytes(ctx.serverAddress), when: 'always' },
   ];
-  const reply = fitReply(
-    { ...replyHeader(request, false), yiaddr, siaddr: boot?.siaddr ?? ZERO, file: boot?.file ?? '', options: selectOptions(request, all) },
-    all.filter((c) => c.when === 'always').length,
-    maxLength(request),
+  let keep = 2;
+  for (const list of [candidates, boot?.candidates ?? [], echoCandidates(request)]) {
+    for (const c of list) {
+      all.push(c);
+      if (c.when === 'always') keep += 1;
+    }
+  }
+  const limit = maxLength(request);
+  const fitted = fitReply(
+    replyMessage(request, false, yiaddr, boot?.siaddr ?? ZERO, boot?.file ?? '', selectOptions(request, all)),
+    keep,
+    limit,
   );
   const destination = ctx.arrival.port === 'pxe'
     ? { address: ctx.arrival.address, port: ctx.arrival.sourcePort, broadcast: false }
     : replyDestination(request, false, ctx.ports);
-  return { kind: 'reply', reply, destination, maxLength: maxLength(request), leaseChanges: changes, client, decision };
+  return { kind: 'reply', reply: fitted.reply, bytes: fitted.bytes, destination, maxLength: limit, leaseChanges: changes, client, decision };
 }
 
 /**
  * Drops requested options from the end (the last asked for first) until the reply fits the
- * client's limit even with overload; 'always' options (the first `keep`) stay.
+ * client's limit even with overload; 'always' options (the first `keep`) stay. Returns the
+ * reply with its bytes, so that it is encoded once.
  */
-function fitReply(reply: DhcpMessage, keep: number, limit: number): DhcpMessage {
-  let options = reply.options;
+function fitReply(reply: DhcpMessage, keep: number, limit: number): { readonly reply: DhcpMessage; readonly bytes: Buffer } {
+  let candidate = reply;
   for (;;) {
-    const candidate = { ...reply, options };
     try {
-      encodeDhcpMessage(candidate, { maxLength: limit });
-      return candidate;
+      return { reply: candidate, bytes: encodeDhcpMessage(candidate, { maxLength: limit }) };
     } catch (err) {
-      if (!(err instanceof DhcpEncodeError) || options.length <= keep) throw err;
-      options = options.slice(0, -1);
+      if (!(err instanceof DhcpEncodeError) || candidate.options.length <= keep) throw err;
+      candidate = replyWithOptions(reply, candidate.options.slice(0, -1));
     }
   }
+}
+
+function replyWithOptions(m: DhcpMessage, options: DhcpOptions): DhcpMessage {
+  return {
+    op: m.op, htype: m.htype, hlen: m.hlen, hops: m.hops, xid: m.xid, secs: m.secs, flags: m.flags, ciaddr: m.ciaddr, yiaddr: m.yiaddr,
+    siaddr: m.siaddr, giaddr: m.giaddr, chaddr: m.chaddr, sname: m.sname, file: m.file, options,
+  };
 }
 
 /**
@@ -278,18 +331,19 @@ function fitReply(reply: DhcpMessage, keep: number, limit: number): DhcpMessage 
  */
 function maxLength(request: DhcpMessage): number {
   // A malformed option 57 leaves the RFC minimum.
-  const mms = lenient(() => readU16Option(request.options, DhcpOption.MaxMessageSize)) ?? 576;
+  let mms = 576;
+  try {
+    mms = readU16Option(request.options, DhcpOption.MaxMessageSize) ?? 576;
+  } catch (err) {
+    if (!(err instanceof DecodeError)) throw err;
+  }
   return Math.min(Math.max(mms, 576), 1500) - 28;
 }
 
 /** An address option that is malformed reads as absent: the client gets the RFC's fallback. */
 function safeIp(request: DhcpMessage, code: number): string | null {
-  return lenient(() => readIpOption(request.options, code));
-}
-
-function lenient<T>(read: () => T | null): T | null {
   try {
-    return read();
+    return readIpOption(request.options, code);
   } catch (err) {
     if (err instanceof DecodeError) return null;
     throw err;

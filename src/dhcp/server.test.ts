@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
 import type { BootPolicy } from '../boot/types.ts';
+import type { LeaseStore } from './lease-store.ts';
 import type { DhcpBootEvent, DhcpServerOptions } from './server.ts';
 import { startDhcpServer } from './server.ts';
 import { buildRequest, PXE_BIOS_VENDOR } from './test-requests.ts';
@@ -77,6 +78,39 @@ test('a renewed lease is journaled and still there after a restart', async () =>
   } finally {
     client.close();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('an ACK leaves only once its lease is durable; the ACKs of one journal write leave together', async () => {
+  const ports = nextPorts();
+  let release: () => void = () => undefined;
+  const durable = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const recorded: string[] = [];
+  const leaseStore: LeaseStore = {
+    load: () => Promise.resolve([]),
+    record: (changes) => {
+      for (const c of changes) if (c.op === 'put') recorded.push(`${c.lease.ip} ${c.lease.state}`);
+      return durable; // one write for everything recorded until it settles, as the journal does
+    },
+    close: () => Promise.resolve(),
+  };
+  const server = await startDhcpServer(options(ports, { leaseStore }));
+  const client = await clientSocket(ports.client);
+  try {
+    const acks: DhcpMessage[] = [];
+    client.on('message', (b) => acks.push(decodeDhcpMessage(b)));
+    for (const n of [5, 6]) client.send(encodeDhcpMessage(buildRequest({ type: MessageType.Request, ciaddr: `127.0.0.${n}`, mac: `52:54:00:00:00:0${n}` })), ports.dhcp, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(recorded, ['127.0.0.5 bound', '127.0.0.6 bound']);
+    assert.equal(acks.length, 0, 'no ACK before the journal says the leases are on disk');
+    release();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(acks.map((a) => [readMessageType(a), a.yiaddr]).sort(), [[MessageType.Ack, '127.0.0.5'], [MessageType.Ack, '127.0.0.6']]);
+  } finally {
+    client.close();
+    await server.close();
   }
 });
 

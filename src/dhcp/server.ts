@@ -8,21 +8,24 @@
 //     bound source address by that address's device, with no default route needed).
 // Proxy mode adds 0.0.0.0:4011 for PXE boot server requests (PXE 2.1 section 2.2.2).
 import dgram from 'node:dgram';
+import dns from 'node:dns';
+import { isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
-import type { BootPolicy } from '../boot/types.ts';
+import type { BootPolicy, PxeClient } from '../boot/types.ts';
 import { DecodeError } from '../lib/errors.ts';
+import { AdmissionControl } from './admission.ts';
 import { Histogram } from '../lib/histogram.ts';
 import { interfaceIpv4 } from '../lib/net.ts';
 import { bindUdp } from '../lib/udp.ts';
-import type { SubnetConfig } from './addressing.ts';
+import type { Destination, SubnetConfig } from './addressing.ts';
 import type { Lease } from './leases.ts';
 import { LeaseTable } from './leases.ts';
 import type { LeaseStore } from './lease-store.ts';
-import { JournalLeaseStore } from './lease-store.ts';
+import { isPersisted, JournalLeaseStore } from './lease-store.ts';
 import type { ArrivalPort, DhcpMode, Response } from './responder.ts';
 import { respond } from './responder.ts';
 import type { DhcpMessage } from './wire/packet.ts';
-import { clientMac, decodeDhcpMessage, encodeDhcpMessage, readMessageType } from './wire/packet.ts';
+import { clientMac, decodeDhcpMessage, readMessageType } from './wire/packet.ts';
 import { MESSAGE_TYPE_NAMES, MessageType } from './wire/option-codes.ts';
 
 export interface DhcpPorts {
@@ -76,6 +79,8 @@ export interface DhcpStats {
   malformed: number;
   replies: number;
   ignored: number;
+  /** DISCOVERs dropped unanswered while the server was behind (counted in received and ignored too). */
+  shed: number;
   errors: number;
   readonly byType: Record<string, number>;
   /** Request received to reply sent, by reply type (OFFER, ACK, NAK, ...): diskless_dhcp_reply_seconds. */
@@ -101,6 +106,63 @@ const EVENT_KINDS: Readonly<Record<number, DhcpEventKind>> = {
   [MessageType.Release]: 'release', [MessageType.Inform]: 'inform',
 };
 
+/**
+ * Per-packet lines go out at info only for network-boot clients (a machine's boot is a handful of
+ * packets) and NAKs; a network's ordinary DHCP clients are logged at debug, or a busy subnet
+ * would write a line per packet at the default level (their steps still reach the boot events).
+ */
+function packetLogLevel(bootClient: boolean, replyType: number | null): 'info' | 'debug' {
+  return bootClient || replyType === MessageType.Nak ? 'info' : 'debug';
+}
+
+interface Who {
+  readonly mac: string;
+  readonly arch: number | null;
+  readonly userClass: string | null;
+  readonly firmware: string | null;
+}
+
+/** A reply on its way out, with what its log line and boot event need. */
+interface PendingReply {
+  readonly bytes: Buffer;
+  readonly destination: Destination;
+  readonly socket: dgram.Socket;
+  readonly receivedMs: number;
+  readonly arrival: ArrivalPort;
+  readonly requestName: string;
+  readonly replyType: number;
+  readonly replyName: string;
+  readonly who: Who;
+  readonly client: PxeClient | null;
+  readonly ip: string | null;
+  readonly bootFile: string | null;
+}
+
+/**
+ * SO_RCVBUF asked for (the kernel caps it at net.core.rmem_max). The default, about 200 KiB, holds
+ * fewer than a hundred small datagrams (each costs a couple of KiB of kernel memory), and a
+ * burst overflows it while the server is idle: perfdhcp's bursts lost a third of the datagrams
+ * that way. 1 MiB holds several hundred, tens of milliseconds of work; deeper would let a
+ * REQUEST wait behind so much that its client gives up before the ACK.
+ */
+const RECEIVE_BUFFER_BYTES = 1024 * 1024;
+
+/** At most one "overloaded" warning this often. */
+const SHED_WARNING_INTERVAL_MS = 10_000;
+
+/**
+ * dgram resolves every destination through dns.lookup, which for an address literal still
+ * defers the send to process.nextTick. Replies always go to literals: answer those at once.
+ */
+function literalLookup(hostname: string, options: unknown, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  if (isIPv4(hostname)) {
+    callback(null, hostname, 4);
+    return;
+  }
+  const family = typeof options === 'number' ? options : 4;
+  dns.lookup(hostname, { family }, callback);
+}
+
 export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServer> {
   const found = opts.serverAddress ?? (opts.interface === undefined ? null : interfaceIpv4(opts.interface)?.address ?? null);
   if (found === null) throw new Error(`DHCP: no serverAddress and no IPv4 address on interface ${opts.interface ?? '(none given)'}`);
@@ -110,40 +172,88 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
   const ports = { dhcp: opts.ports?.dhcp ?? 67, pxe: opts.ports?.pxe ?? 4011, client: opts.ports?.client ?? 68 };
   const store = opts.mode === 'full' ? opts.leaseStore ?? (opts.leaseDir !== undefined ? await JournalLeaseStore.open(opts.leaseDir, now()) : null) : null;
   const table = new LeaseTable(store === null ? [] : await store.load());
-  const stats: DhcpStats = { received: 0, malformed: 0, replies: 0, ignored: 0, errors: 0, byType: {}, replySeconds: {} };
+  const stats: DhcpStats = { received: 0, malformed: 0, replies: 0, ignored: 0, shed: 0, errors: 0, byType: {}, replySeconds: {} };
 
-  const wild = dgram.createSocket({ type: 'udp4', reuseAddr: true });
-  const local = dgram.createSocket({ type: 'udp4', reuseAddr: true });
-  const pxe = opts.mode === 'proxy' ? dgram.createSocket({ type: 'udp4', reuseAddr: true }) : null;
+  const subnets = opts.subnets ?? [];
+  const replyPorts = { server: ports.dhcp, client: ports.client };
+  const tunables = {
+    ...(opts.offerHoldMs !== undefined ? { offerHoldMs: opts.offerHoldMs } : {}),
+    ...(opts.declineHoldMs !== undefined ? { declineHoldMs: opts.declineHoldMs } : {}),
+    ...(opts.authoritative !== undefined ? { authoritative: opts.authoritative } : {}),
+  };
+
+  const socketOptions: dgram.SocketOptions = { type: 'udp4', reuseAddr: true, lookup: literalLookup, recvBufferSize: RECEIVE_BUFFER_BYTES };
+  const wild = dgram.createSocket(socketOptions);
+  const local = dgram.createSocket(socketOptions);
+  const pxe = opts.mode === 'proxy' ? dgram.createSocket(socketOptions) : null;
   const sockets = [wild, local, ...(pxe === null ? [] : [pxe])];
 
-  const emit = (event: Omit<DhcpBootEvent, 'atMs'>): void => {
+  const onEvent = opts.onEvent;
+  /** Tells onEvent, if any, of one step; every event is built here, as one literal (one shape). */
+  const emit = (who: Who, kind: DhcpEventKind, ip: string | null, bootFile: string | null, reason?: string): void => {
+    if (onEvent === undefined) return;
+    const event: DhcpBootEvent = reason === undefined
+      ? { mac: who.mac, kind, arch: who.arch, userClass: who.userClass, firmware: who.firmware, ip, bootFile, atMs: now() }
+      : { mac: who.mac, kind, arch: who.arch, userClass: who.userClass, firmware: who.firmware, ip, bootFile, reason, atMs: now() };
     try {
-      opts.onEvent?.({ ...event, atMs: now() });
+      onEvent(event);
     } catch (err) {
       log.error({ err }, 'onEvent callback threw');
     }
   };
 
   let closing = false;
+  const journalFailed = (err: unknown): void => log.error({ err }, 'lease journal write failed');
 
-  /** Resolves true once the reply is sent; false if the server closed first. */
-  async function deliver(response: Extract<Response, { kind: 'reply' }>, sender: dgram.Socket): Promise<boolean> {
-    const bytes = encodeDhcpMessage(response.reply, { maxLength: response.maxLength });
-    const type = readMessageType(response.reply);
-    // RFC 2131 4.3.1: the binding is committed before the client hears the ACK.
-    if (type === MessageType.Ack) await store?.record(response.leaseChanges);
-    else void store?.record(response.leaseChanges).catch((err: unknown) => log.error({ err }, 'lease journal write failed'));
-    if (log.isLevelEnabled('trace')) log.trace({ to: response.destination, hex: bytes.toString('hex') }, 'tx');
-    // Shutting down: the lease is recorded, the socket is gone; the client will ask again.
-    if (closing) return false;
-    await new Promise<void>((resolve, reject) => {
-      sender.send(bytes, response.destination.port, response.destination.address, (err) => (err ? reject(err) : resolve()));
-    });
-    return true;
+  // One callback for every send (no closure or promise per reply): a failed send is counted and logged.
+  const afterSend = (err: Error | null): void => {
+    if (err === null) return;
+    stats.errors += 1;
+    log.warn({ err }, 'DHCP reply not sent');
+  };
+
+  /** Sends a reply now. */
+  function send(pending: PendingReply): void {
+    if (log.isLevelEnabled('trace')) log.trace({ to: pending.destination, hex: pending.bytes.toString('hex') }, 'tx');
+    pending.socket.send(pending.bytes, pending.destination.port, pending.destination.address, afterSend);
+    (stats.replySeconds[pending.replyName] ??= new Histogram(REPLY_SECONDS_BOUNDS)).observe((performance.now() - pending.receivedMs) / 1000);
+    stats.replies += 1;
+    const { who } = pending;
+    const level = packetLogLevel(pending.client !== null, pending.replyType);
+    if (log.isLevelEnabled(level)) {
+      log[level](
+        { mac: who.mac, arch: who.arch, userClass: who.userClass, firmware: who.firmware, type: pending.requestName, port: pending.arrival, reply: pending.replyName, ip: pending.ip, bootFile: pending.bootFile, to: `${pending.destination.address}:${pending.destination.port}` },
+        `${pending.requestName} from ${who.mac} (${who.firmware ?? 'no PXE'}${who.userClass !== null ? ` ${who.userClass}` : ''}) → ${pending.replyName}${pending.ip !== null ? ` ${pending.ip}` : ''}${pending.bootFile !== null ? ` ${pending.bootFile}` : ''}`,
+      );
+    }
+    emit(who, EVENT_KINDS[pending.replyType] ?? 'ignore', pending.ip, pending.bootFile);
   }
 
-  async function onDatagram(bytes: Buffer, rinfo: dgram.RemoteInfo, arrival: ArrivalPort): Promise<void> {
+  // RFC 2131 4.3.1: the binding is committed before the client hears the ACK. The journal gives
+  // every record() of one group commit the same promise, so the ACKs waiting for one fdatasync
+  // wait as one batch: one callback per sync, not one promise per ACK.
+  let waitingOn: Promise<void> | null = null;
+  let waiting: PendingReply[] = [];
+  function sendWhenDurable(durable: Promise<void>, pending: PendingReply): void {
+    if (durable !== waitingOn) {
+      const batch: PendingReply[] = [];
+      waitingOn = durable;
+      waiting = batch;
+      durable.then(
+        () => {
+          // Shutting down: the leases are recorded, the sockets are gone; the clients will ask again.
+          if (!closing) for (const p of batch) send(p);
+        },
+        (err: unknown) => {
+          stats.errors += batch.length;
+          log.error({ err, replies: batch.length }, 'lease journal write failed: ACKs not sent');
+        },
+      );
+    }
+    waiting.push(pending);
+  }
+
+  function onDatagram(bytes: Buffer, rinfo: dgram.RemoteInfo, arrival: ArrivalPort): void {
     const receivedMs = performance.now();
     stats.received += 1;
     if (log.isLevelEnabled('trace')) log.trace({ from: `${rinfo.address}:${rinfo.port}`, hex: bytes.toString('hex') }, 'rx');
@@ -152,12 +262,9 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     try {
       request = decodeDhcpMessage(bytes);
       response = respond(request, {
-        mode: opts.mode, serverAddress, subnets: opts.subnets ?? [], leases: table, policy: opts.policy, nowMs: now(),
+        mode: opts.mode, serverAddress, subnets, leases: table, policy: opts.policy, nowMs: now(),
         arrival: { port: arrival, address: rinfo.address, sourcePort: rinfo.port },
-        ports: { server: ports.dhcp, client: ports.client },
-        ...(opts.offerHoldMs !== undefined ? { offerHoldMs: opts.offerHoldMs } : {}),
-        ...(opts.declineHoldMs !== undefined ? { declineHoldMs: opts.declineHoldMs } : {}),
-        ...(opts.authoritative !== undefined ? { authoritative: opts.authoritative } : {}),
+        ports: replyPorts, ...tunables,
       });
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
@@ -165,42 +272,87 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
       log.warn({ from: `${rinfo.address}:${rinfo.port}`, code: err.code, length: bytes.length }, `malformed DHCP datagram dropped: ${err.message}`);
       return;
     }
-    table.apply(response.leaseChanges);
+    const changes = response.leaseChanges;
+    table.apply(changes);
     const mac = clientMac(request);
-    const typeName = MESSAGE_TYPE_NAMES[readMessageType(request) ?? 0] ?? 'BOOTP';
-    stats.byType[typeName] = (stats.byType[typeName] ?? 0) + 1;
+    const requestType = readMessageType(request) ?? 0;
+    const requestName = MESSAGE_TYPE_NAMES[requestType] ?? 'BOOTP';
+    stats.byType[requestName] = (stats.byType[requestName] ?? 0) + 1;
     const client = response.client;
-    const who = { mac, arch: client?.arch ?? null, userClass: client?.userClass ?? null, firmware: client?.firmware ?? null };
-    emit({ ...who, kind: EVENT_KINDS[readMessageType(request) ?? 0] ?? 'ignore', ip: request.ciaddr === '0.0.0.0' ? null : request.ciaddr, bootFile: null });
+    const who: Who = { mac, arch: client?.arch ?? null, userClass: client?.userClass ?? null, firmware: client?.firmware ?? null };
+    emit(who, EVENT_KINDS[requestType] ?? 'ignore', request.ciaddr === '0.0.0.0' ? null : request.ciaddr, null);
+    const durable = store !== null && changes.some(isPersisted) ? store.record(changes) : null;
     if (response.kind === 'ignore') {
       stats.ignored += 1;
-      void store?.record(response.leaseChanges).catch((err: unknown) => log.error({ err }, 'lease journal write failed'));
-      if (log.isLevelEnabled('info')) log.info({ ...who, type: typeName, port: arrival }, `${typeName} from ${mac}: no reply (${response.reason})`);
-      emit({ ...who, kind: 'ignore', ip: null, bootFile: null, reason: response.reason });
+      durable?.catch(journalFailed);
+      const level = packetLogLevel(client !== null, null);
+      if (log.isLevelEnabled(level)) log[level]({ ...who, type: requestName, port: arrival }, `${requestName} from ${mac}: no reply (${response.reason})`);
+      emit(who, 'ignore', null, null, response.reason);
       return;
     }
     const replyType = readMessageType(response.reply) ?? 0;
-    const replyName = MESSAGE_TYPE_NAMES[replyType] ?? '?';
-    const bootFile = response.decision?.bootFile ?? null;
-    const ip = response.reply.yiaddr === '0.0.0.0' ? null : response.reply.yiaddr;
-    const sent = await deliver(response, arrival === 'pxe' && pxe !== null ? pxe : local);
-    if (sent) (stats.replySeconds[replyName] ??= new Histogram(REPLY_SECONDS_BOUNDS)).observe((performance.now() - receivedMs) / 1000);
-    stats.replies += 1;
-    if (log.isLevelEnabled('info')) log.info(
-      { ...who, type: typeName, port: arrival, reply: replyName, ip, bootFile, to: `${response.destination.address}:${response.destination.port}` },
-      `${typeName} from ${mac} (${client?.firmware ?? 'no PXE'}${client?.userClass ? ` ${client.userClass}` : ''}) → ${replyName}${ip ? ` ${ip}` : ''}${bootFile ? ` ${bootFile}` : ''}`,
-    );
-    emit({ ...who, kind: EVENT_KINDS[replyType] ?? 'ignore', ip, bootFile });
+    const pending: PendingReply = {
+      bytes: response.bytes,
+      destination: response.destination,
+      socket: arrival === 'pxe' && pxe !== null ? pxe : local,
+      receivedMs,
+      arrival,
+      requestName,
+      replyType,
+      replyName: MESSAGE_TYPE_NAMES[replyType] ?? '?',
+      who,
+      client,
+      ip: response.reply.yiaddr === '0.0.0.0' ? null : response.reply.yiaddr,
+      bootFile: response.decision?.bootFile ?? null,
+    };
+    if (durable === null) send(pending);
+    else if (replyType === MessageType.Ack) sendWhenDurable(durable, pending);
+    else {
+      durable.catch(journalFailed);
+      send(pending);
+    }
   }
 
+
+  let shedWarnedMs = -Infinity;
   const listen = (socket: dgram.Socket, arrival: ArrivalPort): void => {
+    // Under overload, REQUESTs first (admission.ts). libuv's read limit is per socket, so each
+    // socket has its own; it learns of each turn's end from a setImmediate (the check phase
+    // comes right after the poll phase that delivered the turn's datagrams).
+    const admission = new AdmissionControl();
+    let turnEndScheduled = false;
+    const endTurn = (): void => {
+      turnEndScheduled = false;
+      admission.endTurn();
+    };
     socket.on('message', (bytes, rinfo) => {
-      onDatagram(bytes, rinfo, arrival).catch((err: unknown) => {
+      if (!turnEndScheduled) {
+        turnEndScheduled = true;
+        setImmediate(endTurn);
+      }
+      if (!admission.admit(bytes)) {
+        stats.received += 1;
+        stats.ignored += 1;
+        stats.shed += 1;
+        stats.byType.DISCOVER = (stats.byType.DISCOVER ?? 0) + 1;
+        const nowMs = performance.now();
+        if (nowMs - shedWarnedMs >= SHED_WARNING_INTERVAL_MS) {
+          shedWarnedMs = nowMs;
+          log.warn({ shed: stats.shed }, 'DHCP overloaded: answering REQUESTs first, dropping some DISCOVERs (their clients retransmit)');
+        }
+        return;
+      }
+      try {
+        onDatagram(bytes, rinfo, arrival);
+      } catch (err) {
         stats.errors += 1;
         log.error({ err, from: `${rinfo.address}:${rinfo.port}` }, 'DHCP exchange failed');
-      });
+      }
     });
-    socket.on('error', (err) => log.error({ err }, 'DHCP socket error'));
+    socket.on('error', (err) => {
+      stats.errors += 1;
+      log.error({ err }, 'DHCP socket error');
+    });
   };
 
   try {

@@ -61,6 +61,11 @@ export class BootEventLog {
     return ring;
   }
 
+  /** Whether this MAC has any event (it has booted from this server before). */
+  knows(mac: string): boolean {
+    return this.#byMac.has(mac);
+  }
+
   macForIp(ip: string): string | null {
     return this.#macByIp.get(ip) ?? null;
   }

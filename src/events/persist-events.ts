@@ -59,7 +59,7 @@ export async function persistBootEvents(live: BootEventLog, stored: StoreEvents,
   let warned = false;
   return live.subscribe((event) => {
     if (event.mac === null) return;
-    stored.append({ mac: event.mac, atMs: event.at, kind: event.kind, outcome: storedOutcome(event), detail: { ...event.detail, ip: event.ip, outcome: event.outcome } }).catch((err: unknown) => {
+    stored.appendTrusted({ mac: event.mac, atMs: event.at, kind: event.kind, outcome: storedOutcome(event), detail: { ...event.detail, ip: event.ip, outcome: event.outcome } }).catch((err: unknown) => {
       // The live timeline goes on; say it once rather than once per event.
       if (!warned) log.warn({ err }, 'boot events are not being saved to the store');
       warned = true;

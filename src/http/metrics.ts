@@ -19,6 +19,8 @@ export interface MetricsSource {
     malformed: number;
     replies: number;
     ignored: number;
+    /** DISCOVERs dropped by admission control (absent from older callers). */
+    shed?: number;
     errors: number;
     byType: Record<string, number>;
     /** Request to reply sent, by reply message type. */
@@ -105,6 +107,7 @@ export function renderMetrics(source: MetricsSource): string {
       family('diskless_dhcp_malformed_total', 'counter', 'DHCP datagrams that did not decode.', [[{}, dhcp.malformed]]),
       family('diskless_dhcp_replies_total', 'counter', 'DHCP replies sent.', [[{}, dhcp.replies]]),
       family('diskless_dhcp_ignored_total', 'counter', 'DHCP requests not answered.', [[{}, dhcp.ignored]]),
+      family('diskless_dhcp_shed_total', 'counter', 'DHCPDISCOVERs dropped unread while the server was behind (clients retry).', [[{}, dhcp.shed ?? 0]]),
       family('diskless_dhcp_messages_total', 'counter', 'DHCP requests by message type.', Object.entries(dhcp.byType).map(([type, n]) => [{ type }, n] as const)),
     );
     if (dhcp.replySeconds !== undefined) {

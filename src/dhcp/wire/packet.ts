@@ -5,7 +5,7 @@
 import { DecodeError, DisklessError } from '../../lib/errors.ts';
 import { DhcpOption } from './option-codes.ts';
 import type { DhcpOptionEntry, DhcpOptions } from './options.ts';
-import { encodeOptionTlv, formatIp, ipBytes, mergeFragments, readU8Option, scanOptionArea } from './options.ts';
+import { formatIp, ipToNumber, mergeFragments, readU8Option, scanOptionArea } from './options.ts';
 
 /** Byte offsets of the fixed header (RFC 2131 figure 1). */
 const Offset = {
@@ -55,48 +55,79 @@ export interface DhcpMessage {
   readonly padding?: Buffer;
 }
 
-export function decodeDhcpMessage(b: Buffer): DhcpMessage {
-  if (b.length < Offset.options) throw new DecodeError('DHCP_TRUNCATED', `${b.length} bytes, a DHCP message has at least ${Offset.options}`);
-  const cookie = b.readUInt32BE(Offset.cookie);
+export function decodeDhcpMessage(input: Buffer): DhcpMessage {
+  if (input.length < Offset.options) throw new DecodeError('DHCP_TRUNCATED', `${input.length} bytes, a DHCP message has at least ${Offset.options}`);
+  const cookie = input.readUInt32BE(Offset.cookie);
   // Plain BOOTP (RFC 951) has no cookie; diskless serves DHCP clients only.
   if (cookie !== MAGIC_COOKIE) throw new DecodeError('DHCP_NO_COOKIE', `magic cookie 0x${cookie.toString(16)}`);
-  const hlen = b.readUInt8(Offset.hlen);
+  const hlen = input.readUInt8(Offset.hlen);
   if (hlen > CHADDR_LENGTH) throw new DecodeError('DHCP_BAD_HLEN', `hlen ${hlen} exceeds the 16-byte chaddr field`);
+  // One copy of the whole datagram, so that the message never aliases the caller's buffer; the
+  // option values, chaddr and padding are views of that copy (one allocation, not one per option).
+  const b = Buffer.allocUnsafe(input.length);
+  input.copy(b);
 
   const main = scanOptionArea(b.subarray(Offset.options), 'options');
-  const fragments: DhcpOptionEntry[] = [...main.fragments];
-  const overload = readU8Option(mergeFragments(main.fragments.filter((f) => f.code === DhcpOption.OptionOverload)), DhcpOption.OptionOverload);
-  if (overload !== null && (overload < Overload.File || overload > Overload.Both)) {
-    throw new DecodeError('DHCP_BAD_OVERLOAD', `option 52 value ${overload}`);
+  let overload: number | null = null;
+  if (main.fragments.some((f) => f.code === DhcpOption.OptionOverload)) {
+    overload = readU8Option(mergeFragments(main.fragments.filter((f) => f.code === DhcpOption.OptionOverload)), DhcpOption.OptionOverload);
+    if (overload !== null && (overload < Overload.File || overload > Overload.Both)) {
+      throw new DecodeError('DHCP_BAD_OVERLOAD', `option 52 value ${overload}`);
+    }
   }
   const fileArea = b.subarray(Offset.file, Offset.file + FILE_LENGTH);
   const snameArea = b.subarray(Offset.sname, Offset.sname + SNAME_LENGTH);
   const fileHoldsOptions = overload !== null && (overload & Overload.File) !== 0;
   const snameHoldsOptions = overload !== null && (overload & Overload.Sname) !== 0;
-  // RFC 3396 section 7: options field, then file, then sname.
-  if (fileHoldsOptions) fragments.push(...scanOptionArea(fileArea, 'file').fragments);
-  if (snameHoldsOptions) fragments.push(...scanOptionArea(snameArea, 'sname').fragments);
+  let options: DhcpOptionEntry[];
+  if (overload === null) {
+    options = foldFragments(main.fragments);
+  } else {
+    const fragments: DhcpOptionEntry[] = [...main.fragments];
+    // RFC 3396 section 7: options field, then file, then sname.
+    if (fileHoldsOptions) fragments.push(...scanOptionArea(fileArea, 'file').fragments);
+    if (snameHoldsOptions) fragments.push(...scanOptionArea(snameArea, 'sname').fragments);
+    options = mergeFragments(fragments.filter((f) => f.code !== DhcpOption.OptionOverload));
+  }
 
-  const padding = main.endAt === null ? Buffer.alloc(0) : Buffer.from(b.subarray(Offset.options + main.endAt));
+  const padding = main.endAt === null ? Buffer.alloc(0) : b.subarray(Offset.options + main.endAt);
+  // Plain byte reads: the length was checked above.
   return {
-    op: b.readUInt8(Offset.op),
-    htype: b.readUInt8(Offset.htype),
+    op: b[Offset.op] ?? 0,
+    htype: b[Offset.htype] ?? 0,
     hlen,
-    hops: b.readUInt8(Offset.hops),
-    xid: b.readUInt32BE(Offset.xid),
-    secs: b.readUInt16BE(Offset.secs),
-    flags: b.readUInt16BE(Offset.flags),
+    hops: b[Offset.hops] ?? 0,
+    xid: get32(b, Offset.xid),
+    secs: ((b[Offset.secs] ?? 0) << 8) | (b[Offset.secs + 1] ?? 0),
+    flags: ((b[Offset.flags] ?? 0) << 8) | (b[Offset.flags + 1] ?? 0),
     ciaddr: formatIp(b, Offset.ciaddr),
     yiaddr: formatIp(b, Offset.yiaddr),
     siaddr: formatIp(b, Offset.siaddr),
     giaddr: formatIp(b, Offset.giaddr),
-    chaddr: Buffer.from(b.subarray(Offset.chaddr, Offset.chaddr + CHADDR_LENGTH)),
+    chaddr: b.subarray(Offset.chaddr, Offset.chaddr + CHADDR_LENGTH),
     sname: snameHoldsOptions ? '' : cString(snameArea),
     file: fileHoldsOptions ? '' : cString(fileArea),
-    options: mergeFragments(fragments.filter((f) => f.code !== DhcpOption.OptionOverload)),
+    options,
     padding,
   };
 }
+
+/**
+ * The options field's fragments as options: as they are when every code appears once (the usual
+ * case), else merged (RFC 3396 section 7).
+ */
+function foldFragments(fragments: DhcpOptionEntry[]): DhcpOptionEntry[] {
+  // Codes seen in this call are marked with this call's stamp: no array to allocate or clear.
+  foldStamp = foldStamp >= 0xfffffffe ? 1 : foldStamp + 1;
+  if (foldStamp === 1) seenStamp.fill(0);
+  for (const f of fragments) {
+    if (seenStamp[f.code] === foldStamp) return mergeFragments(fragments);
+    seenStamp[f.code] = foldStamp;
+  }
+  return fragments;
+}
+const seenStamp = new Uint32Array(256);
+let foldStamp = 0;
 
 function cString(area: Buffer): string {
   const end = area.indexOf(0);
@@ -119,40 +150,89 @@ export class DhcpEncodeError extends DisklessError {
   }
 }
 
+/** TLV bytes an option takes, split into 255-byte fragments when longer (RFC 3396 section 6). */
+function tlvLength(dataLength: number): number {
+  return dataLength === 0 ? 2 : dataLength + 2 * Math.ceil(dataLength / 255);
+}
+
+function isLayoutOption(code: number): boolean {
+  return code === DhcpOption.OptionOverload || code === DhcpOption.Pad || code === DhcpOption.End;
+}
+
 export function encodeDhcpMessage(m: DhcpMessage, opts: EncodeOptions = {}): Buffer {
-  const header = Buffer.alloc(Offset.options);
-  header.writeUInt8(m.op, Offset.op);
-  header.writeUInt8(m.htype, Offset.htype);
-  header.writeUInt8(m.hlen, Offset.hlen);
-  header.writeUInt8(m.hops, Offset.hops);
-  header.writeUInt32BE(m.xid >>> 0, Offset.xid);
-  header.writeUInt16BE(m.secs, Offset.secs);
-  header.writeUInt16BE(m.flags, Offset.flags);
-  ipBytes(m.ciaddr).copy(header, Offset.ciaddr);
-  ipBytes(m.yiaddr).copy(header, Offset.yiaddr);
-  ipBytes(m.siaddr).copy(header, Offset.siaddr);
-  ipBytes(m.giaddr).copy(header, Offset.giaddr);
-  m.chaddr.copy(header, Offset.chaddr, 0, CHADDR_LENGTH);
+  let needed = 1; // End
+  for (const o of m.options) if (!isLayoutOption(o.code)) needed += tlvLength(o.data.length);
+  const room = (opts.maxLength ?? Number.POSITIVE_INFINITY) - Offset.options;
+  if (needed > room) {
+    const header = Buffer.alloc(Offset.options);
+    writeHeader(header, m);
+    return encodeOverloaded(header, m, m.options.filter((o) => !isLayoutOption(o.code)), room);
+  }
+  // The common case: everything fits the options field. One buffer, written in place.
+  const padding = m.padding;
+  const paddingLength = Math.min(padding?.length ?? Math.max(0, MIN_BOOTP_LENGTH - Offset.options - needed), Math.max(0, room - needed));
+  const out = Buffer.allocUnsafe(Offset.options + needed + paddingLength).fill(0);
+  writeHeader(out, m);
+  let at = Offset.options;
+  for (const o of m.options) {
+    if (isLayoutOption(o.code)) continue;
+    const data = o.data;
+    let offset = 0;
+    do {
+      const take = Math.min(255, data.length - offset);
+      out[at] = o.code;
+      out[at + 1] = take;
+      // Most options are a few bytes: a loop beats a native copy call for those.
+      if (take <= 16) for (let i = 0; i < take; i++) out[at + 2 + i] = data[offset + i] ?? 0;
+      else data.copy(out, at + 2, offset, offset + take);
+      at += 2 + take;
+      offset += 255;
+    } while (offset < data.length);
+  }
+  out[at] = DhcpOption.End;
+  if (padding !== undefined) padding.copy(out, at + 1, 0, paddingLength);
+  return out;
+}
+
+function writeHeader(header: Buffer, m: DhcpMessage): void {
+  // Plain byte stores: this runs for every reply, and Buffer's checked writers cost more than
+  // the whole rest of the header.
+  header[Offset.op] = m.op;
+  header[Offset.htype] = m.htype;
+  header[Offset.hlen] = m.hlen;
+  header[Offset.hops] = m.hops;
+  put32(header, Offset.xid, m.xid);
+  header[Offset.secs] = m.secs >>> 8;
+  header[Offset.secs + 1] = m.secs;
+  header[Offset.flags] = m.flags >>> 8;
+  header[Offset.flags + 1] = m.flags;
+  put32(header, Offset.ciaddr, ipToNumber(m.ciaddr));
+  put32(header, Offset.yiaddr, ipToNumber(m.yiaddr));
+  put32(header, Offset.siaddr, ipToNumber(m.siaddr));
+  put32(header, Offset.giaddr, ipToNumber(m.giaddr));
+  const chaddr = m.chaddr;
+  const length = Math.min(chaddr.length, CHADDR_LENGTH);
+  for (let i = 0; i < length; i++) header[Offset.chaddr + i] = chaddr[i] ?? 0;
   writeField(header, Offset.sname, SNAME_LENGTH, m.sname, 'sname');
   writeField(header, Offset.file, FILE_LENGTH, m.file, 'file');
-  header.writeUInt32BE(MAGIC_COOKIE, Offset.cookie);
+  put32(header, Offset.cookie, MAGIC_COOKIE);
+}
 
-  const entries = m.options.filter((o) => o.code !== DhcpOption.OptionOverload && o.code !== DhcpOption.Pad && o.code !== DhcpOption.End);
-  const tlvs = entries.map(encodeOptionTlv);
-  const needed = tlvs.reduce((n, t) => n + t.length, 0) + 1;
-  const room = (opts.maxLength ?? Number.POSITIVE_INFINITY) - Offset.options;
-  if (needed <= room) {
-    const body = Buffer.concat([...tlvs, Buffer.from([DhcpOption.End])]);
-    const padding = m.padding ?? Buffer.alloc(Math.max(0, MIN_BOOTP_LENGTH - Offset.options - body.length));
-    return Buffer.concat([header, body, padding.subarray(0, Math.max(0, room - body.length))]);
-  }
-  return encodeOverloaded(header, m, entries, room);
+function get32(b: Buffer, offset: number): number {
+  return (((b[offset] ?? 0) << 24) | ((b[offset + 1] ?? 0) << 16) | ((b[offset + 2] ?? 0) << 8) | (b[offset + 3] ?? 0)) >>> 0;
+}
+
+function put32(b: Buffer, offset: number, value: number): void {
+  b[offset] = value >>> 24;
+  b[offset + 1] = value >>> 16;
+  b[offset + 2] = value >>> 8;
+  b[offset + 3] = value;
 }
 
 function writeField(header: Buffer, offset: number, length: number, text: string, name: string): void {
-  const bytes = Buffer.from(text, 'latin1');
-  if (bytes.length > length) throw new DhcpEncodeError(`${name} is ${bytes.length} bytes, the field holds ${length}`);
-  bytes.copy(header, offset);
+  // Latin-1: one byte per character, as Buffer.from(text, 'latin1') would give.
+  if (text.length > length) throw new DhcpEncodeError(`${name} is ${text.length} bytes, the field holds ${length}`);
+  if (text.length > 0) header.write(text, offset, length, 'latin1');
 }
 
 interface Area {
@@ -214,7 +294,12 @@ export function readMessageType(m: DhcpMessage): number | null {
   return readU8Option(m.options, DhcpOption.MessageType);
 }
 
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 /** The client hardware address as lower-case colon-separated hex (first hlen bytes of chaddr). */
 export function clientMac(m: DhcpMessage): string {
-  return [...m.chaddr.subarray(0, m.hlen)].map((x) => x.toString(16).padStart(2, '0')).join(':');
+  const length = Math.min(m.hlen, m.chaddr.length);
+  let out = '';
+  for (let i = 0; i < length; i++) out += i === 0 ? HEX_BYTE[m.chaddr[i] ?? 0] : `:${HEX_BYTE[m.chaddr[i] ?? 0]}`;
+  return out;
 }

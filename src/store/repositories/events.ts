@@ -57,6 +57,8 @@ export class BootEventLog {
   readonly #nowMs: () => number;
   readonly #keepPerMac: number;
   readonly #batcher: BurstBatcher<NewBootEventRow>;
+  /** Events appended per MAC since its history was last trimmed. */
+  readonly #sinceTrim = new Map<string, number>();
 
   constructor(db: Kysely<Database>, nowMs: () => number, keepPerMac: number = DEFAULT_EVENTS_PER_MAC) {
     this.#db = db;
@@ -72,6 +74,15 @@ export class BootEventLog {
   append(event: NewBootEvent): Promise<void> {
     const e = parseInput(newEvent, event, 'boot event');
     return this.#batcher.add([{ mac: e.mac, at: e.atMs ?? this.#nowMs(), kind: e.kind, outcome: e.outcome, detail: JSON.stringify(e.detail) }]);
+  }
+
+  /**
+   * For events the server builds itself (persist-events.ts): the same row, without the input
+   * validation, which cost more than the insert on a busy DHCP server. Callers guarantee a
+   * normalised MAC, a kind in the catalogue and a JSON-serialisable detail.
+   */
+  appendTrusted(event: { readonly mac: string; readonly atMs: number; readonly kind: string; readonly outcome: BootOutcome; readonly detail: Readonly<Record<string, unknown>> }): Promise<void> {
+    return this.#batcher.add([{ mac: event.mac, at: event.atMs, kind: event.kind, outcome: event.outcome, detail: JSON.stringify(event.detail) }]);
   }
 
   async list(query: EventQuery = {}): Promise<BootEvent[]> {
@@ -98,7 +109,17 @@ export class BootEventLog {
   async #commit(rows: readonly NewBootEventRow[]): Promise<void> {
     await this.#db.transaction().execute(async (trx) => {
       await trx.insertInto('boot_events').values([...rows]).execute();
-      for (const mac of new Set(rows.map((r) => r.mac))) {
+      // Trimming is a query per MAC: do it once a MAC has gathered a tenth of its allowance
+      // since the last trim, not in every batch (a MAC may hold up to 10% more for a while).
+      const due: string[] = [];
+      for (const r of rows) {
+        const pending = (this.#sinceTrim.get(r.mac) ?? 0) + 1;
+        if (pending >= Math.max(1, Math.floor(this.#keepPerMac / 10))) {
+          due.push(r.mac);
+          this.#sinceTrim.delete(r.mac);
+        } else this.#sinceTrim.set(r.mac, pending);
+      }
+      for (const mac of new Set(due)) {
         // The oldest event to drop: the first one past the newest keepPerMac, in (at, id) order.
         const cut = await trx
           .selectFrom('boot_events')
