@@ -6,7 +6,7 @@
 
 /**
  * @typedef {'dhcp-discover' | 'dhcp-offer' | 'dhcp-request' | 'dhcp-ack' | 'dhcp-nak' | 'dhcp-other'
- *   | 'tftp' | 'script' | 'iscsi-login' | 'iscsi-login-failed' | 'iscsi-first-read' | 'iscsi-logout'} BootEventKind
+ *   | 'tftp' | 'script' | 'iscsi-login' | 'iscsi-login-failed' | 'iscsi-first-read' | 'iscsi-logout' | 'disk-reset'} BootEventKind
  */
 
 /**

@@ -31,7 +31,7 @@
 
 /** The boot, in order: each step and the event kinds that make it up. */
 export const STEPS = /** @type {const} */ ([
-  { id: 'dhcp', label: 'DHCP', kinds: ['dhcp-discover', 'dhcp-offer', 'dhcp-request', 'dhcp-ack', 'dhcp-nak', 'dhcp-other'] },
+  { id: 'dhcp', label: 'DHCP', kinds: ['dhcp-discover', 'dhcp-offer', 'dhcp-request', 'dhcp-ack', 'dhcp-nak', 'dhcp-other', 'disk-reset'] },
   { id: 'tftp', label: 'TFTP', kinds: ['tftp'] },
   { id: 'script', label: 'Boot script', kinds: ['script'] },
   { id: 'login', label: 'iSCSI login', kinds: ['iscsi-login', 'iscsi-login-failed'] },
@@ -89,6 +89,7 @@ export function failureText(event) {
       return `DHCP: ${event.outcome}`;
     case 'iscsi-login':
     case 'iscsi-first-read':
+    case 'disk-reset':
       return event.outcome;
   }
 }
@@ -150,7 +151,7 @@ export function splitAttempts(events) {
 }
 
 /** Where an unfinished DHCP exchange stands. @type {Readonly<Record<string, string>>} */
-const DHCP_WORDS = { 'dhcp-discover': 'asked', 'dhcp-offer': 'offered', 'dhcp-request': 'requested', 'dhcp-nak': 'refused', 'dhcp-other': 'other' };
+const DHCP_WORDS = { 'dhcp-discover': 'asked', 'dhcp-offer': 'offered', 'dhcp-request': 'requested', 'dhcp-nak': 'refused', 'dhcp-other': 'other', 'disk-reset': 'disk back to its image' };
 
 /**
  * @param {BootEvent} e
@@ -280,5 +281,7 @@ export function liveState(event) {
       return { text: 'reading disk', tone: 'ok' };
     case 'iscsi-logout':
       return { text: 'logged out', tone: 'idle' };
+    case 'disk-reset':
+      return { text: 'disk back to its image', tone: 'active' };
   }
 }
