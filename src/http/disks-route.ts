@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { rm } from 'node:fs/promises';
 import type { Disk } from '../store/repositories/disks.ts';
 import { newTarget, targetPatch, toPublicTarget, type NewLun, type NewTarget, type TargetPatch } from '../store/repositories/targets.ts';
-import { diskFileInfo, newDiskPath } from '../targets/disk-files.ts';
+import { diskFileInfo, newDiskPath, newOverlayPath } from '../targets/disk-files.ts';
 import { requireToken, sendApiError } from './api-common.ts';
 import { diskPatchBody, lunBody, newDiskBody, parseBody } from './api-schemas.ts';
 import { changeDisk, createDisk } from '../targets/disk-service.ts';
@@ -67,7 +67,8 @@ export function registerDiskRoutes(app: FastifyInstance, options: InventoryRoute
     try {
       const disk = await store.disks.remove(request.params.name);
       // Only files diskless made itself are deleted, and only when asked.
-      if (request.query.deleteFile === 'true' && (disk.path === newDiskPath(options.dataDir, disk.name) || disk.path === newDiskPath(options.dataDir, disk.name).replace(/\.img$/, '.ovl'))) {
+      const own = [newDiskPath(options.dataDir, disk.name), newOverlayPath(options.dataDir, disk.name)];
+      if (request.query.deleteFile === 'true' && own.includes(disk.path)) {
         await rm(disk.path, { force: true });
       }
       return disk;

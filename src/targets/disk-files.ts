@@ -59,10 +59,14 @@ export async function growDiskFile(path: string, sizeBytes: number): Promise<voi
   await truncate(path, sizeBytes);
 }
 
+export function newOverlayPath(dataDir: string, name: string): string {
+  return resolve(join(dataDir, 'disks', `${name}.ovl`));
+}
+
 /** A new copy-on-write disk over an image version: DATA_DIR/disks/NAME.ovl. */
 export async function createOverlayDisk(dataDir: string, name: string, imagePath: string): Promise<string> {
   mkdirSync(join(dataDir, 'disks'), { recursive: true });
-  const path = resolve(join(dataDir, 'disks', `${name}.ovl`));
+  const path = newOverlayPath(dataDir, name);
   if (existsSync(path)) throw new DisklessError('DISK_FILE_EXISTS', `${path} already exists; pick another name`);
   await createOverlay(path, imagePath);
   return path;

@@ -1,0 +1,81 @@
+// Positioned reads and writes on a raw fd that transfer everything (pread/pwrite may return
+// fewer bytes), callback style for the I/O hot path (no promise per request), plus synchronous
+// variants for memory file systems. Shared by file-device.ts and overlay/file-io.ts.
+import fs from 'node:fs';
+import type { Done } from './block-device.ts';
+
+export function errnoError(code: string, message: string): NodeJS.ErrnoException {
+  const err: NodeJS.ErrnoException = new Error(`${code}: ${message}`);
+  err.code = code;
+  return err;
+}
+
+/** Writes all of `source`, looping on short writes (pwrite may return fewer bytes). */
+export function writeFully(fd: number, source: Buffer, position: number, done: Done): void {
+  if (source.length === 0) {
+    process.nextTick(done, null);
+    return;
+  }
+  let offset = 0;
+  const next = (err: NodeJS.ErrnoException | null, written: number): void => {
+    if (err !== null) return done(err);
+    if (written === 0) return done(errnoError('EIO', 'write made no progress'));
+    offset += written;
+    if (offset >= source.length) return done(null);
+    fs.write(fd, source, offset, source.length - offset, position + offset, next);
+  };
+  fs.write(fd, source, 0, source.length, position, next);
+}
+
+/** Fills all of `target`, looping on short reads; bytes past end of file read as zeros. */
+export function readFully(fd: number, target: Buffer, position: number, done: Done): void {
+  if (target.length === 0) {
+    process.nextTick(done, null);
+    return;
+  }
+  let offset = 0;
+  const next = (err: NodeJS.ErrnoException | null, bytesRead: number): void => {
+    if (err !== null) return done(err);
+    if (bytesRead === 0) {
+      // End of file: the file shrank under us (or a block device is shorter than sysfs said).
+      target.fill(0, offset);
+      return done(null);
+    }
+    offset += bytesRead;
+    if (offset >= target.length) return done(null);
+    fs.read(fd, target, offset, target.length - offset, position + offset, next);
+  };
+  fs.read(fd, target, 0, target.length, position, next);
+}
+
+/** Synchronous variants for memory file systems: the error, or null when all was transferred. */
+export function readFullySync(fd: number, target: Buffer, position: number): NodeJS.ErrnoException | null {
+  try {
+    let offset = 0;
+    while (offset < target.length) {
+      const bytesRead = fs.readSync(fd, target, offset, target.length - offset, position + offset);
+      if (bytesRead === 0) {
+        target.fill(0, offset); // end of file, as in readFully
+        break;
+      }
+      offset += bytesRead;
+    }
+    return null;
+  } catch (err) {
+    return err as NodeJS.ErrnoException;
+  }
+}
+
+export function writeFullySync(fd: number, source: Buffer, position: number): NodeJS.ErrnoException | null {
+  try {
+    let offset = 0;
+    while (offset < source.length) {
+      const written = fs.writeSync(fd, source, offset, source.length - offset, position + offset);
+      if (written === 0) return errnoError('EIO', 'write made no progress');
+      offset += written;
+    }
+    return null;
+  } catch (err) {
+    return err as NodeJS.ErrnoException;
+  }
+}
