@@ -124,7 +124,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     log,
     inventory,
     files,
-    api: { store, dataDir: config.dataDir, protectReads: config.http.protectReads, apiToken: config.http.apiToken ?? ensureApiToken(config.dataDir), changed: async () => void (await refresh()) },
+    api: { store, dataDir: config.dataDir, protectReads: config.http.protectReads, apiToken: config.http.apiToken ?? ensureApiToken(config.dataDir), changed: async () => void (await refresh()), diskControl: live },
     metrics: {
       iscsiTargets: () => iscsi.targetTotals(),
       dhcp: () => dhcp?.stats ?? { received: 0, malformed: 0, replies: 0, ignored: 0, errors: 0, byType: {} },

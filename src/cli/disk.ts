@@ -1,4 +1,5 @@
-// `diskless disk create|import|export|list|show|set|resize|rm`: the disks of a running server, through its REST API.
+// `diskless disk create|import|export|list|show|set|resize|rm|snapshot|rollback`: the disks of a
+// running server, through its REST API.
 // A new disk is a sparse file in the server's DATA_DIR/disks/ (it takes no space until
 // written); --path registers a file or block device that already exists.
 import type { Command } from 'commander';
@@ -109,22 +110,70 @@ export function registerDiskCommand(program: Command): void {
   withApiOptions(
     disk
       .command('set')
-      .description('Change a copy-on-write disk: its mode, or the image version under it (the disk starts clean on the new version)')
+      .description('Change a copy-on-write disk: its mode, or the image version under it (the disk starts clean on the new version unless --keep-changes)')
       .argument('<name>')
       .option('--mode <mode>', 'persistent or discard-on-reboot')
-      .option('--to <version>', 'move to this image version, or "latest"'),
-  ).action(async (name: string, flags: ApiFlags & { mode?: string; to?: string }) => {
+      .option('--to <version>', 'move to this image version, or "latest"')
+      .option('--keep-changes', 'with --to: carry what the machine changed over to the new version, block by block (right for data the new version did not touch; see docs/OVERLAY.md)'),
+  ).action(async (name: string, flags: ApiFlags & { mode?: string; to?: string; keepChanges?: boolean }) => {
     const body: Record<string, unknown> = {};
     if (flags.mode !== undefined) body.mode = flags.mode;
     if (flags.to !== undefined) body.version = flags.to === 'latest' ? 'latest' : Number(flags.to);
+    if (flags.keepChanges === true) {
+      if (flags.to === undefined) throw new Error('--keep-changes goes with --to VERSION');
+      body.keepChanges = true;
+    }
     if (Object.keys(body).length === 0) throw new Error('nothing to change: give --mode or --to VERSION');
     const row = (await callApi(flags, 'PATCH', `/api/disks/${encodeURIComponent(name)}`, body)) as DiskRow;
     print(flags, row, `changed ${describe(row)}`);
   });
+  registerSnapshotCommands(disk);
   withApiOptions(disk.command('rm').description('Forget a disk (its file stays unless --delete-file)').argument('<name>').option('--delete-file', 'also delete the file, if diskless created it')).action(
     async (name: string, flags: ApiFlags & { deleteFile?: boolean }) => {
       const row = (await callApi(flags, 'DELETE', `/api/disks/${encodeURIComponent(name)}${flags.deleteFile === true ? '?deleteFile=true' : ''}`)) as DiskRow;
       print(flags, row, `removed ${row.name}${flags.deleteFile === true ? ' and its file' : ` (the file ${row.path} stays)`}`);
     },
   );
+}
+
+interface SnapshotRow {
+  disk: string;
+  name: string;
+  sizeBytes: number;
+  createdAtMs: number;
+}
+
+const describeSnapshot = (s: SnapshotRow): string => `${s.disk}@${s.name.padEnd(16)} ${formatBytes(s.sizeBytes).padStart(10)}  ${new Date(s.createdAtMs).toISOString()}`;
+
+function registerSnapshotCommands(disk: Command): void {
+  const snapshot = disk.command('snapshot').description('Snapshots of copy-on-write disks: take one live, list, remove');
+  const path = (name: string, rest = ''): string => `/api/disks/${encodeURIComponent(name)}/snapshots${rest}`;
+  withApiOptions(
+    snapshot
+      .command('create')
+      .description("Snapshot a disk while its machine runs (writes pause for the copy of the machine's changes)")
+      .argument('<disk>')
+      .argument('<snapshot>', 'a name such as before-update'),
+  ).action(async (name: string, snap: string, flags: ApiFlags) => {
+    const row = (await callApi(flags, 'POST', path(name), { name: snap })) as SnapshotRow;
+    print(flags, row, `snapshot ${describeSnapshot(row)}\n  roll back with \`diskless disk rollback ${name} ${snap}\``);
+  });
+  withApiOptions(snapshot.command('list').description("A disk's snapshots, oldest first").argument('<disk>')).action(async (name: string, flags: ApiFlags) => {
+    const rows = (await callApi(flags, 'GET', path(name))) as SnapshotRow[];
+    print(flags, rows, rows.length === 0 ? `${name} has no snapshots; take one with \`diskless disk snapshot create ${name} NAME\`` : rows.map(describeSnapshot).join('\n'));
+  });
+  withApiOptions(snapshot.command('rm').description('Remove a snapshot and its file').argument('<disk>').argument('<snapshot>')).action(async (name: string, snap: string, flags: ApiFlags) => {
+    const row = (await callApi(flags, 'DELETE', path(name, `/${encodeURIComponent(snap)}`))) as SnapshotRow;
+    print(flags, row, `removed snapshot ${row.disk}@${row.name}`);
+  });
+  withApiOptions(
+    disk
+      .command('rollback')
+      .description('Put a copy-on-write disk back as it was at a snapshot; the machine is logged out and sees it at its next login (reboot it)')
+      .argument('<disk>')
+      .argument('<snapshot>'),
+  ).action(async (name: string, snap: string, flags: ApiFlags) => {
+    const row = (await callApi(flags, 'POST', `/api/disks/${encodeURIComponent(name)}/rollback`, { snapshot: snap })) as DiskRow;
+    print(flags, row, `rolled back ${describe(row)}`);
+  });
 }

@@ -4,6 +4,7 @@
 // cannot drift from what the server accepts (openapi.test.ts checks every route is listed).
 import { z } from 'zod';
 import { newDisk, diskName } from '../store/repositories/disks.ts';
+import { snapshotName } from '../store/repositories/snapshots.ts';
 import { machinePatch, newMachine } from '../store/repositories/machines.ts';
 import { lunInput, newTarget, targetPatch } from '../store/repositories/targets.ts';
 import { StoreError, StoreErrorCode } from '../store/errors.ts';
@@ -33,10 +34,15 @@ export const diskPatchBody = z
   .object({
     sizeBytes: z.number().int().min(512).describe('The new, larger size; plain disks only grow'),
     mode: diskMode,
-    version: z.union([z.number().int().min(1), z.literal('latest')]).describe('Copy-on-write disks: move to this version of their image (the disk starts clean)'),
+    version: z.union([z.number().int().min(1), z.literal('latest')]).describe('Copy-on-write disks: move to this version of their image (the disk starts clean unless keepChanges)'),
+    keepChanges: z.boolean().describe('With version, persistent disks: carry what the machine changed over to the new version, block by block'),
   })
   .partial()
-  .refine((p) => Object.keys(p).length > 0, 'give sizeBytes, mode or version');
+  .refine((p) => Object.keys(p).length > 0, 'give sizeBytes, mode or version')
+  .refine((p) => p.keepChanges !== true || p.version !== undefined, { message: 'keepChanges goes with version', path: ['keepChanges'] });
+
+export const snapshotBody = z.object({ name: snapshotName.describe('A name for the snapshot, unique for this disk') });
+export const rollbackBody = z.object({ snapshot: snapshotName.describe('The snapshot to go back to') });
 
 export const newImageBody = z.object({
   name: diskName,
@@ -70,7 +76,11 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', path: '/api/disks/:name', summary: 'One disk', auth: false },
   { method: 'POST', path: '/api/disks', summary: 'Create a sparse disk (sizeBytes), a copy-on-write disk of an image (image), or register an existing file (path)', auth: true, body: newDiskBody },
   { method: 'PATCH', path: '/api/disks/:name', summary: 'Grow a disk, change the mode of a copy-on-write disk, or move it to another image version (its sessions log in again)', auth: true, body: diskPatchBody },
-  { method: 'DELETE', path: '/api/disks/:name', summary: 'Forget a disk (?deleteFile=true also deletes a file diskless created)', auth: true },
+  { method: 'DELETE', path: '/api/disks/:name', summary: 'Forget a disk and its snapshots (?deleteFile=true also deletes a file diskless created)', auth: true },
+  { method: 'GET', path: '/api/disks/:name/snapshots', summary: 'Snapshots of a copy-on-write disk, oldest first', auth: false },
+  { method: 'POST', path: '/api/disks/:name/snapshots', summary: 'Snapshot a copy-on-write disk, live (its writes pause for the copy of its changes)', auth: true, body: snapshotBody },
+  { method: 'DELETE', path: '/api/disks/:name/snapshots/:snapshot', summary: 'Remove a snapshot and its file', auth: true },
+  { method: 'POST', path: '/api/disks/:name/rollback', summary: 'Put a copy-on-write disk back as it was at a snapshot (its sessions log in again)', auth: true, body: rollbackBody },
   { method: 'GET', path: '/api/images', summary: 'Golden image versions, with the disks that overlay each', auth: false },
   { method: 'POST', path: '/api/images', summary: 'Register a raw base file as the next version of an image', auth: true, body: newImageBody },
   { method: 'DELETE', path: '/api/images/:name/:version', summary: 'Remove a version no disk uses (?deleteFile=true also deletes its file if diskless made it)', auth: true },

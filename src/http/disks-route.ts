@@ -7,8 +7,11 @@ import type { Disk } from '../store/repositories/disks.ts';
 import { newTarget, targetPatch, toPublicTarget, type NewLun, type NewTarget, type TargetPatch } from '../store/repositories/targets.ts';
 import { diskFileInfo, newDiskPath, newOverlayPath } from '../targets/disk-files.ts';
 import { requireToken, sendApiError } from './api-common.ts';
-import { diskPatchBody, lunBody, newDiskBody, parseBody } from './api-schemas.ts';
+import { diskPatchBody, lunBody, newDiskBody, parseBody, rollbackBody, snapshotBody } from './api-schemas.ts';
 import { changeDisk, createDisk } from '../targets/disk-service.ts';
+import { removeSnapshot, removeSnapshotFiles, rollbackDisk, takeSnapshot } from '../targets/disk-snapshots.ts';
+import { StoreError, StoreErrorCode } from '../store/errors.ts';
+import type { DiskControl } from '../targets/live-targets.ts';
 import type { InventoryRouteOptions } from './machines-route.ts';
 
 export interface PublicDisk extends Disk {
@@ -54,9 +57,14 @@ export function registerDiskRoutes(app: FastifyInstance, options: InventoryRoute
 
   app.patch<{ Params: { name: string }; Body: unknown }>('/api/disks/:name', { preHandler: guard }, async (request, reply) => {
     try {
-      const disk = await changeDisk(store, request.params.name, parseBody(diskPatchBody, request.body, 'disk change'));
-      // Targets exporting it reopen it; their sessions log in again and see the change.
-      await options.changed();
+      let disk: Disk;
+      try {
+        disk = await changeDisk(store, request.params.name, parseBody(diskPatchBody, request.body, 'disk change'), options.diskControl);
+      } finally {
+        // Targets exporting it reopen it (also after a failed move that had withdrawn them);
+        // their sessions log in again and see the change.
+        await options.changed();
+      }
       return publicDisk(disk, await usage());
     } catch (err) {
       return sendApiError(reply, err);
@@ -65,13 +73,55 @@ export function registerDiskRoutes(app: FastifyInstance, options: InventoryRoute
 
   app.delete<{ Params: { name: string }; Querystring: { deleteFile?: string } }>('/api/disks/:name', { preHandler: guard }, async (request, reply) => {
     try {
+      const snapshots = await store.snapshots.list(request.params.name);
       const disk = await store.disks.remove(request.params.name);
+      // Snapshots are files diskless made, useless without their disk.
+      await removeSnapshotFiles(snapshots);
       // Only files diskless made itself are deleted, and only when asked.
       const own = [newDiskPath(options.dataDir, disk.name), newOverlayPath(options.dataDir, disk.name)];
       if (request.query.deleteFile === 'true' && own.includes(disk.path)) {
         await rm(disk.path, { force: true });
       }
       return disk;
+    } catch (err) {
+      return sendApiError(reply, err);
+    }
+  });
+
+  const control = (): DiskControl => {
+    if (options.diskControl === undefined) throw new StoreError(StoreErrorCode.Invalid, 'snapshots and rollbacks need the running server');
+    return options.diskControl;
+  };
+  app.get<{ Params: { name: string } }>('/api/disks/:name/snapshots', async (request, reply) => {
+    if ((await store.disks.get(request.params.name)) === undefined) return reply.code(404).send({ error: `no disk named ${request.params.name}; GET /api/disks lists them` });
+    return store.snapshots.list(request.params.name);
+  });
+  app.post<{ Params: { name: string }; Body: unknown }>('/api/disks/:name/snapshots', { preHandler: guard }, async (request, reply) => {
+    try {
+      const body = parseBody(snapshotBody, request.body, 'snapshot');
+      return reply.code(201).send(await takeSnapshot(store, control(), options.dataDir, request.params.name, body.name));
+    } catch (err) {
+      return sendApiError(reply, err);
+    }
+  });
+  app.delete<{ Params: { name: string; snapshot: string } }>('/api/disks/:name/snapshots/:snapshot', { preHandler: guard }, async (request, reply) => {
+    try {
+      return await removeSnapshot(store, request.params.name, request.params.snapshot);
+    } catch (err) {
+      return sendApiError(reply, err);
+    }
+  });
+  app.post<{ Params: { name: string }; Body: unknown }>('/api/disks/:name/rollback', { preHandler: guard }, async (request, reply) => {
+    try {
+      const body = parseBody(rollbackBody, request.body, 'rollback');
+      let disk: Disk;
+      try {
+        disk = await rollbackDisk(store, control(), request.params.name, body.snapshot);
+      } finally {
+        // Offers the disk again (it was withdrawn while its file was replaced), also on failure.
+        await options.changed();
+      }
+      return publicDisk(disk, await usage());
     } catch (err) {
       return sendApiError(reply, err);
     }

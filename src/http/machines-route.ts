@@ -3,6 +3,7 @@
 // which names the field; duplicates 409; unknown machines 404. Secrets never leave redacted.
 // A body with "disks" instead of "boot" gives the machine a target of its own (provision.ts).
 import type { FastifyInstance } from 'fastify';
+import type { DiskControl } from '../targets/live-targets.ts';
 import type { Store } from '../store/open-store.ts';
 import type { MachinePatch, NewMachine } from '../store/repositories/machines.ts';
 import { machinePatch, newMachine, toPublicMachine } from '../store/repositories/machines.ts';
@@ -20,6 +21,8 @@ export interface InventoryRouteOptions {
   readonly dataDir: string;
   /** Reads of /api/ need the token too. */
   readonly protectReads?: boolean;
+  /** The live targets: snapshots freeze a disk, rollbacks detach it (absent: refused). */
+  readonly diskControl?: DiskControl;
 }
 
 export function registerMachinesRoutes(app: FastifyInstance, options: InventoryRouteOptions): void {

@@ -12,6 +12,7 @@ import { migrateStore } from './migrate.ts';
 import type { MigrationName } from './migrations/index.ts';
 import { DiskRepository } from './repositories/disks.ts';
 import { ImageRepository } from './repositories/images.ts';
+import { SnapshotRepository } from './repositories/snapshots.ts';
 import { BootEventLog, DEFAULT_EVENTS_PER_MAC } from './repositories/events.ts';
 import { StoreLeaseStore } from './repositories/leases.ts';
 import { MachineRepository } from './repositories/machines.ts';
@@ -36,6 +37,7 @@ export interface Store {
   readonly machines: MachineRepository;
   readonly disks: DiskRepository;
   readonly images: ImageRepository;
+  readonly snapshots: SnapshotRepository;
   readonly targets: TargetRepository;
   readonly events: BootEventLog;
   /** The DHCP LeaseStore backed by this store. */
@@ -117,6 +119,7 @@ export async function openStore(location: StoreLocation, options: OpenStoreOptio
     machines: new MachineRepository(db, nowMs),
     disks: new DiskRepository(db, nowMs),
     images: new ImageRepository(db, nowMs),
+    snapshots: new SnapshotRepository(db, nowMs),
     targets: new TargetRepository(db),
     events,
     leases,

@@ -56,6 +56,19 @@ export interface ImagesTable {
   created_at: number;
 }
 
+export interface DiskSnapshotsTable {
+  id: Generated<number>;
+  disk_id: number;
+  /** Unique per disk. */
+  name: string;
+  /** The frozen copy of the disk's overlay file. */
+  path: string;
+  /** The image version the overlay was over when the snapshot was taken. */
+  image_id: number;
+  size_bytes: number;
+  created_at: number;
+}
+
 export interface TargetsTable {
   id: Generated<number>;
   iqn: string;
@@ -102,6 +115,7 @@ export interface Database {
   machines: MachinesTable;
   disks: DisksTable;
   images: ImagesTable;
+  disk_snapshots: DiskSnapshotsTable;
   targets: TargetsTable;
   luns: LunsTable;
   leases: LeasesTable;
@@ -111,6 +125,7 @@ export interface Database {
 export type MachineRow = Selectable<MachinesTable>;
 export type DiskRow = Selectable<DisksTable>;
 export type ImageRow = Selectable<ImagesTable>;
+export type DiskSnapshotRow = Selectable<DiskSnapshotsTable>;
 export type TargetRow = Selectable<TargetsTable>;
 export type LunRow = Selectable<LunsTable>;
 export type LeaseRow = Selectable<LeasesTable>;

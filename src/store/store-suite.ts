@@ -256,6 +256,32 @@ export async function runStoreSuite(t: TestContext, factory: StoreFactory): Prom
       await assert.rejects(store.images.add({ name: 'bad name', path: '/x', sizeBytes: 512 }), rejectsWith(StoreErrorCode.Invalid, /name: disk names use letters/));
     }));
 
+  await t.test('snapshots: per disk, unique names, they keep their image version, they go with the disk', () =>
+    withStore({}, async (store) => {
+      const v1 = await store.images.add({ name: 'lab', path: '/srv/images/lab/v1.img', sizeBytes: 2 ** 30 });
+      const v2 = await store.images.add({ name: 'lab', path: '/srv/images/lab/v2.img', sizeBytes: 2 ** 30 });
+      await store.disks.add({ name: 'pc1', path: '/srv/disks/pc1.ovl', sizeBytes: 2 ** 30, imageId: v1.id });
+      await store.disks.add({ name: 'pc2', path: '/srv/disks/pc2.ovl', sizeBytes: 2 ** 30, imageId: v2.id });
+      const a = await store.snapshots.add({ disk: 'pc1', name: 'before-update', path: '/srv/disks/snapshots/pc1/before-update.ovl', imageId: v1.id, sizeBytes: 4096 });
+      await store.snapshots.add({ disk: 'pc1', name: 'after', path: '/srv/disks/snapshots/pc1/after.ovl', imageId: v1.id, sizeBytes: 8192 });
+      await store.snapshots.add({ disk: 'pc2', name: 'before-update', path: '/srv/disks/snapshots/pc2/before-update.ovl', imageId: v2.id, sizeBytes: 0 });
+      assert.equal(a.disk, 'pc1');
+      assert.deepEqual((await store.snapshots.list('pc1')).map((s) => s.name), ['before-update', 'after']);
+      assert.equal((await store.snapshots.list()).length, 3);
+      assert.equal((await store.snapshots.get('pc1', 'after'))?.sizeBytes, 8192);
+      await assert.rejects(store.snapshots.add({ disk: 'pc1', name: 'after', path: '/x', imageId: v1.id, sizeBytes: 0 }), rejectsWith(StoreErrorCode.DuplicateName, /already has a snapshot named after/));
+      await assert.rejects(store.snapshots.add({ disk: 'nope', name: 's', path: '/x', imageId: v1.id, sizeBytes: 0 }), rejectsWith(StoreErrorCode.NotFound, /no disk named nope/));
+      await assert.rejects(store.snapshots.add({ disk: 'pc1', name: 'bad name', path: '/x', imageId: v1.id, sizeBytes: 0 }), rejectsWith(StoreErrorCode.Invalid, /name/));
+      // pc1 moves on; its snapshots still need version 1.
+      await store.disks.update('pc1', { imageId: v2.id });
+      await assert.rejects(store.images.remove('lab', 1), rejectsWith(StoreErrorCode.InUse, /under snapshots pc1@before-update, pc1@after/));
+      assert.equal((await store.snapshots.remove('pc1', 'after')).name, 'after');
+      await assert.rejects(store.snapshots.remove('pc1', 'after'), rejectsWith(StoreErrorCode.NotFound, /no snapshot named after/));
+      await store.disks.remove('pc1');
+      assert.deepEqual((await store.snapshots.list()).map((s) => `${s.disk}@${s.name}`), ['pc2@before-update'], 'snapshots go with their disk');
+      assert.equal((await store.images.remove('lab', 1)).version, 1);
+    }));
+
   await t.test('boot events: one commit per burst, queries by MAC and time, pruning per MAC', () =>
     withStore({ eventsPerMac: 5 }, async (store) => {
       const burst = [];

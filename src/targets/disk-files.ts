@@ -4,7 +4,7 @@
 import { rename, rm, stat, truncate } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { existsSync, mkdirSync } from 'node:fs';
-import { createOverlay } from '../storage/overlay/index.ts';
+import { createOverlay, readOverlayHeader } from '../storage/overlay/index.ts';
 import { createSparseFile } from '../storage/file-device.ts';
 import { DisklessError } from '../lib/errors.ts';
 
@@ -74,12 +74,14 @@ export async function createOverlayDisk(dataDir: string, name: string, imagePath
 
 /**
  * Points an existing overlay at another image version, starting clean: a new overlay is made
- * beside it and renamed over it, so a crash leaves either the old disk or the new one. A
- * device still open on the old file keeps its inode until the targets reopen.
+ * beside it and renamed over it, so a crash leaves either the old disk or the new one. The
+ * disk keeps its identity (SCSI serial and NAA). A device still open on the old file keeps its
+ * inode until the targets reopen.
  */
 export async function replaceOverlay(path: string, imagePath: string): Promise<void> {
   const fresh = `${path}.new`;
+  const { overlayId } = await readOverlayHeader(path);
   await rm(fresh, { force: true });
-  await createOverlay(fresh, imagePath);
+  await createOverlay(fresh, imagePath, { overlayId });
   await rename(fresh, path);
 }

@@ -6,6 +6,8 @@ import { StoreError, StoreErrorCode } from '../store/errors.ts';
 import type { Store } from '../store/open-store.ts';
 import type { Disk, DiskMode } from '../store/repositories/disks.ts';
 import { createDiskFile, createOverlayDisk, diskFileInfo, growDiskFile, replaceOverlay } from './disk-files.ts';
+import { rebaseOverlay } from '../storage/overlay/index.ts';
+import type { DiskControl } from './live-targets.ts';
 
 export type NewDiskRequest =
   | { readonly name: string; readonly sizeBytes: number; readonly readOnly?: boolean | undefined }
@@ -16,6 +18,8 @@ export interface DiskChange {
   readonly sizeBytes?: number | undefined;
   readonly mode?: DiskMode | undefined;
   readonly version?: number | 'latest' | undefined;
+  /** With version: carry the machine's changes over to the new version (persistent disks). */
+  readonly keepChanges?: boolean | undefined;
 }
 
 export async function createDisk(store: Store, dataDir: string, request: NewDiskRequest): Promise<Disk> {
@@ -48,8 +52,11 @@ export async function createDisk(store: Store, dataDir: string, request: NewDisk
   }
 }
 
-/** Applies a change; the caller refreshes the targets, whose sessions then log in again. */
-export async function changeDisk(store: Store, name: string, change: DiskChange): Promise<Disk> {
+/**
+ * Applies a change; the caller refreshes the targets, whose sessions then log in again.
+ * Keeping the changes across a version move needs `control`: the overlay is rewritten closed.
+ */
+export async function changeDisk(store: Store, name: string, change: DiskChange, control?: DiskControl): Promise<Disk> {
   let disk = await store.disks.get(name);
   if (disk === undefined) throw new StoreError(StoreErrorCode.NotFound, `no disk named ${name}; \`diskless disk list\` shows the disks`);
   if (change.sizeBytes !== undefined) {
@@ -66,9 +73,22 @@ export async function changeDisk(store: Store, name: string, change: DiskChange)
     if (current === undefined) throw new StoreError(StoreErrorCode.Invalid, `version: ${name} is not a copy-on-write disk of an image`);
     const target = await store.images.get(current.name, change.version === 'latest' ? undefined : change.version);
     if (target === undefined) throw new StoreError(StoreErrorCode.NotFound, `version: image ${current.name} has no version ${change.version}`);
+    if (change.keepChanges === true) {
+      if (disk.mode !== 'persistent') throw new StoreError(StoreErrorCode.Invalid, `keepChanges: ${name} is discarded at every boot, it has no changes to keep; move it without keepChanges`);
+      if (control === undefined) throw new StoreError(StoreErrorCode.Invalid, 'keepChanges: only the running server can move a disk with its changes');
+    }
     if (target.id !== current.id) {
-      await replaceOverlay(disk.path, target.path);
-      disk = await store.disks.update(name, { imageId: target.id, sizeBytes: target.sizeBytes });
+      const moved = { imageId: target.id, sizeBytes: target.sizeBytes };
+      if (change.keepChanges === true && control !== undefined) {
+        const overlayPath = disk.path;
+        disk = await control.whileDetached(overlayPath, `disk ${name} moves to ${current.name} version ${target.version} with its changes`, async () => {
+          await rebaseOverlay(overlayPath, target.path);
+          return store.disks.update(name, moved);
+        });
+      } else {
+        await replaceOverlay(disk.path, target.path);
+        disk = await store.disks.update(name, moved);
+      }
     }
   }
   return disk;

@@ -8,6 +8,7 @@ import type { ExportedTarget, TargetDirectory, Credentials } from '../iscsi/targ
 import { BlockLogicalUnit } from '../scsi/logical-unit.ts';
 import { LunTable } from '../scsi/target-device.ts';
 import type { BlockDevice } from '../storage/block-device.ts';
+import { OverlayDevice } from '../storage/overlay/index.ts';
 
 export interface DesiredLun {
   readonly lun: number;
@@ -61,7 +62,7 @@ export interface SyncReport {
   readonly failed: { readonly name: string; readonly error: string }[];
 }
 
-export class LiveTargets {
+export class LiveTargets implements DiskControl {
   readonly #opts: LiveTargetsOptions;
   readonly #exported = new Map<string, Exported>();
   #queue: Promise<unknown> = Promise.resolve();
@@ -165,6 +166,55 @@ export class LiveTargets {
     this.#queue = run.catch(() => undefined);
     return run;
   }
+
+  /**
+   * A snapshot of a live disk: its overlay device holds new writes and flushes (writes in flight
+   * finish first), `body` copies the file, then the held writes go on. Sessions stay logged in;
+   * the machine sees a short pause in writes, as with an LVM snapshot. Serialised with sync, so
+   * the device cannot be closed or swapped under the copy.
+   */
+  withFrozenDisk<T>(path: string, body: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(async () => {
+      const devices = [...this.#exported.values()].flatMap((e) => e.devices.filter((d, i) => d instanceof OverlayDevice && e.target.luns[i]?.path === path));
+      const thaws: (() => void)[] = [];
+      try {
+        for (const device of devices) if (device instanceof OverlayDevice) thaws.push(await device.freezeWrites());
+        return await body();
+      } finally {
+        for (const thaw of thaws) thaw();
+      }
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Rollback and moving a disk with its changes rewrite the overlay file, which no device may
+   * have open: the targets exporting it are withdrawn (sessions dropped, files closed) while
+   * `body` runs; the caller's next sync() offers them again with the new file.
+   */
+  whileDetached<T>(path: string, reason: string, body: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(async () => {
+      for (const [key, current] of [...this.#exported]) {
+        if (!current.target.luns.some((l) => l.path === path)) continue;
+        this.#opts.directory.remove(key);
+        this.#opts.dropSessions(current.target.name, reason);
+        this.#exported.delete(key);
+        await closeAll(current.devices);
+      }
+      return body();
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** What disk snapshots and rollbacks need from the live targets (targets/disk-snapshots.ts). */
+export interface DiskControl {
+  /** Runs `body` while the disk's open overlay (if it is exported) holds its writes, flushed. */
+  withFrozenDisk<T>(path: string, body: () => Promise<T>): Promise<T>;
+  /** Ends the sessions of every target exporting the disk and closes it; the next sync reopens it. */
+  whileDetached<T>(path: string, reason: string, body: () => Promise<T>): Promise<T>;
 }
 
 function entryOf(target: DesiredTarget): Omit<ExportedTarget, 'device'> {

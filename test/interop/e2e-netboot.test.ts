@@ -85,8 +85,9 @@ describe('a bare PXE machine boots with only diskless on its network (e2e mode b
     return existsSync(image);
   }
 
-  async function boot(args: string[], log: string) {
-    return run('bash', [join(E2E, 'qemu-boot.sh'), '-m', 'b', '-i', image, '-l', join(dir, log), '-t', '150', ...args], { timeoutMs: 200000, env });
+  /** Boots QEMU; the harness passes only if the guest's CRC equals that of `expected` (default: the bootcheck image). */
+  async function boot(args: string[], log: string, expected = image) {
+    return run('bash', [join(E2E, 'qemu-boot.sh'), '-m', 'b', '-i', expected, '-l', join(dir, log), '-t', '150', ...args], { timeoutMs: 200000, env });
   }
 
   test('BIOS, e1000: DHCP, HTTP script, iSCSI sanboot, CRC matches', async (t) => {
@@ -159,6 +160,34 @@ describe('a bare PXE machine boots with only diskless on its network (e2e mode b
     assert.match(serverLog.slice(before), /discard-on-reboot disk is back to its image/);
     const clean = await io('read -P 0xee 5120 4096');
     assert.match(clean.stdout, /Pattern verification failed/, 'the write is gone');
+  });
+
+  test('promote: a machine changes its disk, it becomes the image\'s next version, and a fresh machine boots that version', async (t) => {
+    if (!needTools(t, { ...TOOLS, 'qemu-io': 'qemu-utils', 'qemu-img': 'qemu-utils' }) || !ready(t)) return;
+    const inNs = (command: string, args: string[]) => run('ip', ['netns', 'exec', NS, command, ...args], { timeoutMs: 60000 });
+    const cli = (...args: string[]) => inNs(process.execPath, ['bin/diskless.js', ...args, '--server', 'http://10.250.0.1:8080', '--data-dir', dir]);
+    const imported = await cli('image', 'import', 'lab', image);
+    assert.equal(imported.code, 0, imported.stderr);
+    const author = '52:54:00:00:00:05';
+    assert.equal((await cli('machine', 'add', '--mac', author, '--name', 'author', '--image', 'lab')).code, 0);
+    // The "super client" changes data the boot sector checks (sectors 10..17), as itself.
+    const script = (await inNs('curl', ['-s', `http://10.250.0.1:8080/boot.ipxe?mac=${author}`])).stdout;
+    const field = (re: RegExp) => re.exec(script)?.[1] ?? assert.fail(`no ${re} in\n${script}`);
+    const opts = `driver=iscsi,transport=tcp,portal=10.250.0.1:3260,target=${field(/sanboot iscsi:[^:]*::\d+:0:(\S+)/)},lun=0,user=${field(/set username (\S+)/)},password-secret=pw,initiator-name=${field(/set initiator-iqn (\S+)/)}`;
+    const wrote = await inNs('qemu-io', ['--object', `secret,id=pw,data=${field(/set password (\S+)/)}`, '--image-opts', opts, '-c', 'write -P 0x5a 5120 4096']);
+    assert.equal(wrote.code, 0, wrote.stderr);
+    const promoted = await cli('image', 'promote', 'author-disk');
+    assert.match(promoted.stdout, /image lab version 2/, promoted.stderr);
+    const versions = JSON.parse((await cli('image', 'list', '--json')).stdout) as Array<{ name: string; version: number; path: string }>;
+    const v2 = versions.find((v) => v.name === 'lab' && v.version === 2)?.path ?? assert.fail('no lab version 2');
+    const crc = async (file: string) => (await run('bash', [join(E2E, 'image-crc.sh'), file])).stdout.trim();
+    assert.notEqual(await crc(v2), await crc(image), 'version 2 differs from version 1 where the boot sector looks');
+
+    const fresh = '52:54:00:00:00:06';
+    assert.equal((await cli('machine', 'add', '--mac', fresh, '--name', 'fresh', '--image', 'lab')).code, 0);
+    const booted = await boot(['-n', `e1000,mac=${fresh}`], 'fresh.log', v2);
+    assert.equal(booted.code, 0, `the fresh machine boots version 2 (its CRC, not version 1's):\n${booted.stdout}\n${booted.stderr}`);
+    assert.match(booted.stdout, /PASS: SAN boot OK/);
   });
 
   test('UEFI without an iPXE ROM: OVMF gets ipxe.efi over TFTP, iPXE fetches its script and logs in', async (t) => {

@@ -1,7 +1,8 @@
 // Golden images end to end through the real CLI and real initiators (qemu-io and qemu-img over
 // iSCSI, logging in as each machine with its own IQN and CHAP secret): twenty machines on one
 // image each see their own writes and the image elsewhere, the image file never changes, space
-// is reported per disk; a machine's disk is promoted into a new version another machine moves to.
+// is reported per disk; a machine's disk is promoted into a new version another machine moves to;
+// snapshots taken and rolled back; a disk moved to a new version keeping its changes.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -101,5 +102,56 @@ describe('golden images with a copy-on-write disk per machine', () => {
     assert.equal(plain.code, 0, plain.stderr);
     const bad = await cli('disk', 'set', 'plain', '--mode', 'discard-on-reboot');
     assert.match(bad.stderr, /only copy-on-write disks of an image can be discarded/);
+  });
+
+  test('snapshot, roll back, and move to a new version keeping the changes', async (t) => {
+    if (!needTools(t, TOOLS) || imagePath === '') return;
+    const MiB = 1024 * 1024;
+    await qemuIo(4, `write -P 0x41 ${2 * MiB} 64k`);
+    const taken = await cli('disk', 'snapshot', 'create', 'm4-disk', 'before');
+    assert.equal(taken.code, 0, taken.stderr);
+    assert.match(taken.stdout, /snapshot m4-disk@before/);
+    await qemuIo(4, `write -P 0x42 ${2 * MiB} 64k`);
+    await qemuIo(4, `write -P 0x43 ${3 * MiB} 64k`);
+    const listed = JSON.parse((await cli('disk', 'snapshot', 'list', 'm4-disk', '--json')).stdout) as Array<{ name: string; sizeBytes: number }>;
+    assert.deepEqual(listed.map((x) => x.name), ['before']);
+    assert.ok((listed[0]?.sizeBytes ?? 0) > 0 && (listed[0]?.sizeBytes ?? 0) < 512 * 1024, 'a snapshot costs what the machine changed');
+
+    const rolled = await cli('disk', 'rollback', 'm4-disk', 'before');
+    assert.equal(rolled.code, 0, rolled.stderr);
+    const afterRollback = await wholeDisk(4);
+    const want = expected(4);
+    want.fill(0x41, 2 * MiB, 2 * MiB + 65536);
+    assert.equal(afterRollback.findIndex((b, k) => b !== want[k]), -1, 'the disk is as it was at the snapshot (0x42 and 0x43 are gone)');
+
+    // Version 3 of the image: m6's disk with a write at 4 MiB, promoted.
+    await qemuIo(6, `write -P 0x66 ${4 * MiB} 64k`);
+    const promoted = await cli('image', 'promote', 'm6-disk');
+    assert.match(promoted.stdout, /image gold version 3/, promoted.stderr);
+    const moved = await cli('disk', 'set', 'm4-disk', '--to', '3', '--keep-changes');
+    assert.equal(moved.code, 0, moved.stderr);
+    const kept = await wholeDisk(4);
+    want.fill(0x66, 4 * MiB, 4 * MiB + 65536);
+    want.fill(6, REGION, REGION + 65536);
+    want.fill(4, REGION, REGION + 65536); // m4's own write wins over version 3's
+    assert.equal(kept.findIndex((b, k) => b !== want[k]), -1, "m4 keeps its own writes and reads version 3's elsewhere");
+    const clean = await cli('disk', 'set', 'm5-disk', '--mode', 'discard-on-reboot');
+    assert.equal(clean.code, 0, clean.stderr);
+    const refused = await cli('disk', 'set', 'm5-disk', '--to', '3', '--keep-changes');
+    assert.match(refused.stderr, /discarded at every boot, it has no changes to keep/);
+
+    // The snapshot still belongs to version 1, which it keeps; back to it moves m4 back to 1.
+    const stillUsed = await cli('image', 'rm', 'gold@1');
+    assert.notEqual(stillUsed.code, 0);
+    const back = await cli('disk', 'rollback', 'm4-disk', 'before');
+    assert.equal(back.code, 0, back.stderr);
+    const onOne = JSON.parse((await cli('disk', 'show', 'm4-disk', '--json')).stdout) as { imageId: number };
+    const versions = JSON.parse((await cli('image', 'list', '--json')).stdout) as Array<{ id: number; version: number }>;
+    assert.equal(versions.find((v) => v.id === onOne.imageId)?.version, 1, 'the rollback put the disk back on the version of the snapshot');
+    const plainRefused = await cli('disk', 'snapshot', 'create', 'plain', 's1');
+    assert.match(plainRefused.stderr, /plain is a plain disk; a snapshot works on copy-on-write disks/);
+    const removed = await cli('disk', 'snapshot', 'rm', 'm4-disk', 'before');
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.match((await cli('disk', 'snapshot', 'list', 'm4-disk')).stdout, /no snapshots/);
   });
 });

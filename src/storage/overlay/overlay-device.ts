@@ -74,6 +74,11 @@ export class OverlayDevice implements BlockDevice {
   /** Reads, writes and discards not yet completed: close() waits for them. */
   private inFlight = 0;
   private drained: (() => void) | null = null;
+  /** Writes and discards not yet completed: a freeze waits for them. */
+  private mutating = 0;
+  /** While frozen (a snapshot is being copied), writes and discards wait here, in order. */
+  private frozen: (() => void)[] | null = null;
+  private whenQuiet: (() => void) | null = null;
   #closed = false;
 
   constructor(parts: OverlayDeviceParts) {
@@ -124,6 +129,43 @@ export class OverlayDevice implements BlockDevice {
 
   private opDone(): void {
     if (--this.inFlight === 0 && this.drained !== null) this.drained();
+  }
+
+  private mutationDone(): void {
+    this.opDone();
+    if (--this.mutating === 0 && this.whenQuiet !== null) this.whenQuiet();
+  }
+
+  /**
+   * Holds new writes and discards, waits for those in flight, and runs a flush cycle, so the
+   * file on disk is the whole disk as of now (what a snapshot copies). Reads go on. Resolves
+   * to the function that lets the held writes through, in the order they came.
+   */
+  freezeWrites(): Promise<() => void> {
+    if (this.#closed) return Promise.reject(errnoError('EBADF', 'overlay device is closed'));
+    if (this.frozen !== null) return Promise.reject(errnoError('EBUSY', 'overlay device is already frozen (a snapshot is being taken)'));
+    const held: (() => void)[] = [];
+    this.frozen = held;
+    const thaw = (): void => {
+      if (this.frozen !== held) return;
+      this.frozen = null;
+      for (const resume of held) resume();
+    };
+    return new Promise<void>((resolve) => {
+      if (this.mutating === 0) return resolve();
+      this.whenQuiet = () => {
+        this.whenQuiet = null;
+        resolve();
+      };
+    })
+      .then(() => new Promise<void>((resolve, reject) => this.commit.request((err) => (err === null ? resolve() : reject(err)))))
+      .then(
+        () => thaw,
+        (err: unknown) => {
+          thaw();
+          throw err;
+        },
+      );
   }
 
   private slotOffset(slot: number): number {
@@ -223,20 +265,25 @@ export class OverlayDevice implements BlockDevice {
     const err = this.checkRange(offsetBytes, source.length, true);
     if (err !== null) return process.nextTick(done, err);
     if (source.length === 0) return durable ? this.commit.request(done) : process.nextTick(done, null);
+    if (this.frozen !== null) {
+      this.frozen.push(() => this.write(source, offsetBytes, durable, done));
+      return;
+    }
     this.inFlight++;
+    this.mutating++;
     const first = Math.floor(offsetBytes / this.clusterBytes);
     const last = Math.floor((offsetBytes + source.length - 1) / this.clusterBytes);
     this.locks.acquire(first, last, () => {
       this.writer.write(source, offsetBytes, first, last, (writeErr) => {
         this.locks.release(first, last);
         if (writeErr !== null || !durable) {
-          this.opDone();
+          this.mutationDone();
           return done(writeErr);
         }
         // FUA: a flush cycle makes this write durable, and with it the map entry of a new slot.
         // The write stays in flight until then, so close() cannot close the fd under the cycle.
         this.commit.request((flushErr) => {
-          this.opDone();
+          this.mutationDone();
           done(flushErr);
         });
       });
@@ -254,12 +301,17 @@ export class OverlayDevice implements BlockDevice {
     const err = this.checkRange(offsetBytes, lengthBytes, true);
     if (err !== null) return process.nextTick(done, err);
     if (lengthBytes === 0) return process.nextTick(done, null);
+    if (this.frozen !== null) {
+      this.frozen.push(() => this.discard(offsetBytes, lengthBytes, done));
+      return;
+    }
     this.inFlight++;
+    this.mutating++;
     const cs = this.clusterBytes;
     const end = offsetBytes + lengthBytes;
     const step = (from: number): void => {
       if (from >= end) {
-        this.opDone();
+        this.mutationDone();
         return done(null);
       }
       const first = Math.floor(from / cs);
@@ -269,7 +321,7 @@ export class OverlayDevice implements BlockDevice {
         this.discardLocked(from, to, first, last, (stepErr) => {
           this.locks.release(first, last);
           if (stepErr === null) return step(to);
-          this.opDone();
+          this.mutationDone();
           done(stepErr);
         });
       });

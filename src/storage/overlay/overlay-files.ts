@@ -35,6 +35,8 @@ export interface CreateOverlayOptions {
   readonly blockBytes?: number;
   /** A digest of the whole image computed by the image store (32 bytes), checked at open. */
   readonly imageDigest?: Buffer;
+  /** Keep a disk's identity (16 bytes; its SCSI serial and NAA) when it moves to another base. */
+  readonly overlayId?: Buffer;
 }
 
 export interface OpenOverlayOptions {
@@ -114,6 +116,7 @@ export async function createOverlay(overlayPath: string, basePath: string, optio
   if (![512, 1024, 2048, 4096].includes(blockBytes)) throw new DisklessError(OverlayErrorCode.BadOptions, `block size ${blockBytes} must be 512, 1024, 2048 or 4096`);
   const imageDigest = options.imageDigest ?? Buffer.alloc(32);
   if (imageDigest.length !== 32) throw new DisklessError(OverlayErrorCode.BadOptions, `image digest must be 32 bytes, got ${imageDigest.length}`);
+  if (options.overlayId !== undefined && options.overlayId.length !== 16) throw new DisklessError(OverlayErrorCode.BadOptions, `overlay id must be 16 bytes, got ${options.overlayId.length}`);
   const base = await openBase(basePath);
   try {
     const virtualSizeBytes = options.virtualSizeBytes ?? Math.ceil(base.sizeBytes / blockBytes) * blockBytes;
@@ -126,7 +129,7 @@ export async function createOverlay(overlayPath: string, basePath: string, optio
       virtualSizeBytes,
       ...computeLayout(virtualSizeBytes, clusterBytes),
       generation: 1,
-      overlayId: randomBytes(16),
+      overlayId: options.overlayId ?? randomBytes(16),
       createdAtMs: Date.now(),
       baseSizeBytes: base.sizeBytes,
       fingerprintKind: FingerprintKind.SampledSha256,
@@ -142,19 +145,23 @@ export async function createOverlay(overlayPath: string, basePath: string, optio
   }
 }
 
+/** The header of an overlay file (its id, size, base), without opening it as a device. */
+export async function readOverlayHeader(overlayPath: string): Promise<OverlayHeader> {
+  const fd = await openFd(overlayPath, 'r');
+  try {
+    return await readHeader(fd);
+  } finally {
+    await closeFd(fd);
+  }
+}
+
 /**
  * Discard-on-reboot: replaces the overlay with an empty one over the same base (same id, size
  * and cluster size; generation + 1). Atomic: a new file is renamed over the old one. No device
  * may have the overlay open (it would go on writing to the old, unlinked file).
  */
 export async function resetOverlay(overlayPath: string): Promise<OverlayHeader> {
-  const fd = await openFd(overlayPath, 'r');
-  let old: OverlayHeader;
-  try {
-    old = await readHeader(fd);
-  } finally {
-    await closeFd(fd);
-  }
+  const old = await readOverlayHeader(overlayPath);
   const header: OverlayHeader = { ...old, generation: old.generation + 1, createdAtMs: Date.now() };
   await writeFreshOverlay(overlayPath, header, true);
   return header;

@@ -6,8 +6,9 @@ import type { StoreDialect } from '../dialect.ts';
 import { initialSchema } from './001-initial.ts';
 import { groupsAndEventIndex } from './002-groups-and-event-index.ts';
 import { imagesSchema } from './003-images.ts';
+import { snapshotsSchema } from './004-snapshots.ts';
 
-export const MIGRATION_NAMES = ['001-initial', '002-groups-and-event-index', '003-images'] as const;
+export const MIGRATION_NAMES = ['001-initial', '002-groups-and-event-index', '003-images', '004-snapshots'] as const;
 export type MigrationName = (typeof MIGRATION_NAMES)[number];
 
 export function storeMigrations(dialect: StoreDialect): Record<MigrationName, Migration> {
@@ -15,6 +16,7 @@ export function storeMigrations(dialect: StoreDialect): Record<MigrationName, Mi
     '001-initial': initialSchema(dialect),
     '002-groups-and-event-index': groupsAndEventIndex,
     '003-images': imagesSchema(dialect),
+    '004-snapshots': snapshotsSchema(dialect),
   };
 }
 

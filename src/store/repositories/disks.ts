@@ -123,6 +123,9 @@ export class DiskRepository {
           `disk ${name} is LUN ${use.lun} of target ${use.iqn}; remove it there first with \`diskless target lun rm ${use.iqn} ${use.lun}\``,
         );
       }
+      // Snapshots go with their disk (the foreign key cascades too; this also holds for a
+      // SQLite opened without foreign_keys=ON).
+      await trx.deleteFrom('disk_snapshots').where('disk_id', '=', current.id).execute();
       await trx.deleteFrom('disks').where('id', '=', current.id).execute();
       return toDisk(current);
     });

@@ -98,6 +98,18 @@ export class ImageRepository {
       const row = await trx.selectFrom('images').selectAll().where('name', '=', name).where('version', '=', version).executeTakeFirst();
       if (row === undefined) throw new StoreError(StoreErrorCode.NotFound, `no image ${name} version ${version}; \`diskless image list\` shows them`);
       const users = await trx.selectFrom('disks').select('name').where('image_id', '=', row.id).execute();
+      const snapshots = await trx
+        .selectFrom('disk_snapshots')
+        .innerJoin('disks', 'disks.id', 'disk_snapshots.disk_id')
+        .select(['disks.name as disk', 'disk_snapshots.name as snapshot'])
+        .where('disk_snapshots.image_id', '=', row.id)
+        .execute();
+      if (users.length === 0 && snapshots.length > 0) {
+        throw new StoreError(
+          StoreErrorCode.InUse,
+          `image ${name} version ${version} is under snapshots ${snapshots.map((s) => `${s.disk}@${s.snapshot}`).join(', ')}; remove them first (\`diskless disk snapshot rm DISK SNAPSHOT\`)`,
+        );
+      }
       if (users.length > 0) {
         throw new StoreError(
           StoreErrorCode.InUse,
