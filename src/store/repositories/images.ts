@@ -103,6 +103,8 @@ export class ImageRepository {
         .innerJoin('disks', 'disks.id', 'disk_snapshots.disk_id')
         .select(['disks.name as disk', 'disk_snapshots.name as snapshot'])
         .where('disk_snapshots.image_id', '=', row.id)
+        .orderBy('disks.name')
+        .orderBy('disk_snapshots.id')
         .execute();
       if (users.length === 0 && snapshots.length > 0) {
         throw new StoreError(
