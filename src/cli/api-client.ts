@@ -21,6 +21,20 @@ function token(flags: ApiFlags): string {
   }
 }
 
+/**
+ * Headers for a read: the token when one is at hand, so reads work against a server with
+ * http.protectReads; without one the read is tried anyway (reads are open by default).
+ */
+export function readHeaders(flags: { token?: string | undefined; dataDir?: string | undefined }): Record<string, string> {
+  if (flags.token !== undefined) return { authorization: `Bearer ${flags.token}` };
+  if (flags.dataDir === undefined) return {};
+  try {
+    return { authorization: `Bearer ${readFileSync(join(flags.dataDir, 'api-token'), 'utf8').trim()}` };
+  } catch {
+    return {};
+  }
+}
+
 /** A refused API call: the server's words, its HTTP status and its error code. */
 export class ApiError extends Error {
   constructor(
@@ -39,7 +53,7 @@ export async function callApi(flags: ApiFlags, method: string, path: string, bod
   try {
     response = await fetch(new URL(path, flags.server), {
       method,
-      headers: { ...(method !== 'GET' ? { authorization: `Bearer ${token(flags)}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: { ...(method !== 'GET' ? { authorization: `Bearer ${token(flags)}` } : readHeaders(flags)), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
   } catch (err) {

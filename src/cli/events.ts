@@ -1,5 +1,6 @@
 // `diskless events`: the boot timeline of a running server, once or live (--follow).
 import type { Command } from 'commander';
+import { readHeaders } from './api-client.ts';
 
 interface EventRow {
   at: number;
@@ -18,9 +19,9 @@ export function formatEvent(e: EventRow): string {
   return `${new Date(e.at).toISOString()} ${e.mac ?? '-'} ${e.ip ?? '-'} ${e.kind} ${e.outcome}${detail !== '' ? ` ${detail}` : ''}`;
 }
 
-async function get(url: URL): Promise<Response> {
+async function get(url: URL, headers: Record<string, string>): Promise<Response> {
   try {
-    return await fetch(url);
+    return await fetch(url, { headers });
   } catch (err) {
     throw new Error(`cannot reach the server at ${url.origin} (${(err as Error).message}); is 'diskless serve' running? Pass --server URL if it listens elsewhere`, { cause: err });
   }
@@ -34,10 +35,13 @@ export function registerEventsCommand(program: Command): void {
     .option('--mac <mac>', 'only this machine')
     .option('-f, --follow', 'keep printing new events as they happen')
     .option('--json', 'print JSON (one object per line with --follow)')
-    .action(async (flags: { server: string; mac?: string; follow?: boolean; json?: boolean }) => {
+    .option('--token <token>', 'API token, for a server that protects reads (default: read from DATA_DIR/api-token)')
+    .option('--data-dir <dir>', "the server's data directory", './data')
+    .action(async (flags: { server: string; mac?: string; follow?: boolean; json?: boolean; token?: string; dataDir?: string }) => {
+      const headers = readHeaders(flags);
       const query = flags.mac !== undefined ? `?mac=${encodeURIComponent(flags.mac)}` : '';
       const print = (e: EventRow) => process.stdout.write((flags.json === true ? JSON.stringify(e) : formatEvent(e)) + '\n');
-      const response = await get(new URL(`/api/events${query}`, flags.server));
+      const response = await get(new URL(`/api/events${query}`, flags.server), headers);
       if (!response.ok) throw new Error(`server answered ${response.status}: ${await response.text()}`);
       const rows = (await response.json()) as EventRow[];
       if (flags.follow !== true) {
@@ -46,7 +50,7 @@ export function registerEventsCommand(program: Command): void {
         return;
       }
       for (const row of rows) print(row);
-      const stream = await get(new URL(`/api/events/stream${query}`, flags.server));
+      const stream = await get(new URL(`/api/events/stream${query}`, flags.server), headers);
       if (stream.body === null) throw new Error('the server sent no event stream');
       const decoder = new TextDecoder();
       let buffered = '';

@@ -1,5 +1,6 @@
 // `diskless sessions`: live iSCSI sessions of a running server, like IET's /proc/net/iet/session.
 import type { Command } from 'commander';
+import { readHeaders } from './api-client.ts';
 
 interface SessionRow {
   target: string | null;
@@ -34,10 +35,12 @@ export function registerSessionsCommand(program: Command): void {
     .description('List the live iSCSI sessions of a running server')
     .option('--server <url>', 'URL of the running server', 'http://127.0.0.1:8080')
     .option('--json', 'print JSON')
-    .action(async (flags: { server: string; json?: boolean }) => {
+    .option('--token <token>', 'API token, for a server that protects reads (default: read from DATA_DIR/api-token)')
+    .option('--data-dir <dir>', "the server's data directory", './data')
+    .action(async (flags: { server: string; json?: boolean; token?: string; dataDir?: string }) => {
       let response: Response;
       try {
-        response = await fetch(new URL('/api/sessions', flags.server));
+        response = await fetch(new URL('/api/sessions', flags.server), { headers: readHeaders(flags) });
       } catch (err) {
         throw new Error(`cannot reach the server at ${flags.server} (${(err as Error).message}); is 'diskless serve' running? Pass --server URL if it listens elsewhere`, { cause: err });
       }

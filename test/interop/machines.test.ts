@@ -53,3 +53,28 @@ describe('machines API and CLI', () => {
     assert.equal((await (await fetch(`http://127.0.0.1:${s.httpPort}/api/machines`)).json() as unknown[]).length, 0);
   });
 });
+
+describe('a server that protects reads: the CLI reads with the token from the data directory', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({ http: { port: 0, protectReads: true } });
+  });
+  after(async () => s.stop());
+
+  const diskless = (...args: string[]) => run(process.execPath, ['bin/diskless.js', ...args, '--server', `http://127.0.0.1:${s.httpPort}`]);
+
+  test('machine list, sessions, events and doctor work with --data-dir, and say why without a token', async () => {
+    for (const args of [['machine', 'list'], ['sessions'], ['events'], ['disk', 'list']]) {
+      const ok = await diskless(...args, '--data-dir', s.dir);
+      assert.equal(ok.code, 0, `${args.join(' ')}: ${ok.stderr}`);
+    }
+    const added = await diskless('machine', 'add', '--mac', '52:54:00:aa:00:09', '--name', 'pc9', '--disk', TEST_IQN, '--data-dir', s.dir);
+    assert.equal(added.code, 0, added.stderr);
+    const doctor = await diskless('doctor', 'pc9', '--data-dir', s.dir, '--json');
+    assert.ok(doctor.stdout.includes('"steps"') || doctor.code === 0, `doctor read its report: ${doctor.stdout}${doctor.stderr}`);
+    assert.doesNotMatch(doctor.stderr, /401|token/i);
+    const refused = await diskless('machine', 'list', '--data-dir', '/nonexistent');
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /401|token/i, 'without the token the read is refused, in words');
+  });
+});
