@@ -8,6 +8,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { DisklessError } from '../../lib/errors.ts';
 import { OverlayErrorCode } from './overlay-errors.ts';
+import { syncDirectory } from './sync-directory.ts';
 import { readHeader } from './map-scan.ts';
 
 const CHUNK_BYTES = 1024 * 1024;
@@ -85,11 +86,3 @@ async function writeNonZeroPages(out: fsp.FileHandle, data: Buffer, position: nu
   return written;
 }
 
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await fsp.open(directory, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}

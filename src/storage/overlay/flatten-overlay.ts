@@ -4,6 +4,7 @@
 import fsp from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { syncDirectory } from './sync-directory.ts';
 import type { BlockDevice } from '../block-device.ts';
 import { openOverlayDevice } from './overlay-files.ts';
 
@@ -63,12 +64,7 @@ export async function flattenOverlay(overlayPath: string, basePath: string, outP
       await out.close();
     }
     await fsp.link(temporary, outPath);
-    const dir = await fsp.open(path.dirname(outPath), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await syncDirectory(path.dirname(outPath));
     return { sizeBytes: device.sizeBytes, writtenBytes };
   } finally {
     await fsp.rm(temporary, { force: true });

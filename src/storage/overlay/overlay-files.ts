@@ -14,6 +14,7 @@ import { FileIo } from './file-io.ts';
 import { scanOverlay, readHeader } from './map-scan.ts';
 import { OverlayDevice } from './overlay-device.ts';
 import { OverlayErrorCode } from './overlay-errors.ts';
+import { syncDirectory } from './sync-directory.ts';
 import { FingerprintKind, type OverlayHeader, computeLayout, encodeHeader, isValidClusterBytes, isZero } from './overlay-format.ts';
 import { SlotAllocator } from './slot-allocator.ts';
 
@@ -99,14 +100,6 @@ async function writeFreshOverlay(target: string, header: OverlayHeader, replace:
   await syncDirectory(path.dirname(target));
 }
 
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await fsp.open(directory, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /** Creates an overlay of `basePath` at `overlayPath` (which must not exist). */
 export async function createOverlay(overlayPath: string, basePath: string, options: CreateOverlayOptions = {}): Promise<OverlayHeader> {

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { syncDirectory } from './sync-directory.ts';
 import { promisify } from 'node:util';
 import type { BlockDevice } from '../block-device.ts';
 import { STATE_ZERO, STATE_SLOT_BASE } from './cluster-map.ts';
@@ -70,12 +71,7 @@ export async function rebaseOverlay(overlayPath: string, newBasePath: string, on
       await closeDevice(device);
     }
     await fsp.rename(temporary, overlayPath);
-    const dir = await fsp.open(path.dirname(overlayPath), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await syncDirectory(path.dirname(overlayPath));
     return { keptClusters, droppedClusters, virtualSizeBytes: size };
   } finally {
     await old.close();
