@@ -18,6 +18,11 @@ import { DisklessError } from './lib/errors.ts';
 import { BootEventLog, type BootEventKind } from './events/boot-events.ts';
 import { persistBootEvents } from './events/persist-events.ts';
 import { doctorIscsiHost } from './doctor/doctor-deps.ts';
+import { ObservedTargetDirectory } from './doctor/scsi-observer.ts';
+import { LiveWarnings } from './doctor/live-warnings.ts';
+import { warningContext } from './doctor/warning-context.ts';
+import { CaptureService } from './capture/capture-service.ts';
+import { interfaceOf } from './capture/link-layer.ts';
 
 const DHCP_EVENT_KINDS: Readonly<Record<string, BootEventKind>> = {
   discover: 'dhcp-discover',
@@ -27,7 +32,7 @@ const DHCP_EVENT_KINDS: Readonly<Record<string, BootEventKind>> = {
   nak: 'dhcp-nak',
 };
 import { IscsiServer } from './iscsi/server.ts';
-import { TargetDirectory } from './iscsi/target-directory.ts';
+import type { TargetDirectory } from './iscsi/target-directory.ts';
 import { openFileDevice } from './storage/file-device.ts';
 import { openOverlayDevice, resetOverlay } from './storage/overlay/index.ts';
 import { LiveTargets, type SyncReport } from './targets/live-targets.ts';
@@ -48,7 +53,8 @@ export interface RunningServer {
 
 export async function startServer(config: Readonly<Config>, log: Logger): Promise<RunningServer> {
   const store = await openStore(config.store ?? join(config.dataDir, 'diskless.db'));
-  const targets = new TargetDirectory();
+  // Every exported device is observed for the live warnings (a missing LUN, LBA 0, writes).
+  const targets = new ObservedTargetDirectory();
   const events = new BootEventLog();
   // The last week of boots, so the console's timelines survive a restart.
   const stopPersisting = await persistBootEvents(events, store.events, log, { sinceMs: Date.now() - 7 * 24 * 3600_000, limit: 20_000 });
@@ -117,6 +123,9 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     },
   };
   const files = createBootFileProvider({ inventory, context: bootContext, roots: bootFileRoots(config.tftp.root ?? join(config.dataDir, 'boot')) });
+  // Issue 7: warnings raised from live traffic, and per-machine packet captures on demand.
+  const warnings = new LiveWarnings({ events, scsi: targets, log: log.child({ proto: 'doctor' }), context: warningContext({ inventory, targets, events, bootContext }) });
+  const captures = new CaptureService({ dir: join(config.dataDir, 'captures'), events, dhcpPorts: [config.dhcp.port, config.dhcp.proxyPort], serverAddress: advertised, iscsi: { port: iscsiPort, interface: interfaceOf(config.listen) }, log: log.child({ proto: 'capture' }) });
   // Started after HTTP listens; /metrics reads them through these.
   let dhcp: DhcpServer | null = null;
   let tftp: Awaited<ReturnType<typeof startTftpServer>> | null = null;
@@ -149,6 +158,8 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     events,
     onEvent: (e) => events.record({ mac: e.mac, ip: e.client, kind: 'script', outcome: e.outcome, detail: {} }),
     context: (hostSeen) => ({ server: config.advertise ?? hostSeen, iscsiPort, httpPort }),
+    warnings,
+    capture: captures,
   });
   await http.listen({ port: config.http.port, host: config.listen });
   const address = http.server.address();
@@ -200,6 +211,8 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     dhcp,
     targets,
     async close() {
+      await captures.close();
+      warnings.close();
       await dhcp?.close();
       await tftp?.close();
       await http.close();

@@ -2,11 +2,12 @@
 /* global localStorage, fetch -- browser globals: eslint.config.js has no browser environment (tsc -p src/console checks these names) */
 // The REST API of the same origin, and the shapes it answers with (mirrors of the server's
 // types: src/events/boot-events.ts, src/iscsi/server.ts SessionSummary, the machines and disks
-// repositories). The API token lives in localStorage: asked for once, sent as a Bearer header.
+// repositories, src/doctor/explain-code.ts, src/capture/machine-capture.ts). The API token lives in localStorage: asked for once, sent as a Bearer header.
 
 /**
  * @typedef {'dhcp-discover' | 'dhcp-offer' | 'dhcp-request' | 'dhcp-ack' | 'dhcp-nak' | 'dhcp-other'
- *   | 'tftp' | 'script' | 'iscsi-login' | 'iscsi-login-failed' | 'iscsi-first-read' | 'iscsi-logout' | 'disk-reset'} BootEventKind
+ *   | 'tftp' | 'script' | 'iscsi-login' | 'iscsi-login-failed' | 'iscsi-first-read' | 'iscsi-logout' | 'disk-reset'
+ *   | 'warning'} BootEventKind
  */
 
 /**
@@ -59,6 +60,34 @@
  * @property {number} bytesRead
  * @property {number} bytesWritten
  * @property {number} commands
+ */
+
+/**
+ * GET /api/explain/:code (src/doctor/explain-code.ts)
+ * @typedef {object} Explanation
+ * @property {'ipxe-error' | 'warning'} kind
+ * @property {string} code
+ * @property {string} title
+ * @property {string} text
+ * @property {string | null} url
+ * @property {string | null} ipxeError
+ */
+
+/**
+ * A packet capture (src/capture/machine-capture.ts CaptureStatus)
+ * @typedef {object} CaptureStatus
+ * @property {string} mac
+ * @property {'running' | 'done'} state
+ * @property {string} startedAt ISO 8601
+ * @property {string} endsAt ISO 8601
+ * @property {string | null} reason
+ * @property {number} packets
+ * @property {number} bytes
+ * @property {number} seconds
+ * @property {number} maxBytes
+ * @property {string[]} addresses
+ * @property {string} download
+ * @property {string[]} notes
  */
 
 /** What the server answers 401 with is in words; this is the console's own wording. */
@@ -139,4 +168,30 @@ export async function postJson(path, body, token) {
   });
   if (!response.ok) throw new ApiError(response.status, await errorText(response));
   return /** @type {T} */ (await response.json());
+}
+
+/**
+ * DELETE with the API token.
+ * @template T
+ * @param {string} path
+ * @param {string} token
+ * @returns {Promise<T>}
+ */
+export async function deleteJson(path, token) {
+  const response = await fetch(path, { method: 'DELETE', headers: { accept: 'application/json', authorization: `Bearer ${token}` } });
+  if (!response.ok) throw new ApiError(response.status, await errorText(response));
+  return /** @type {T} */ (await response.json());
+}
+
+/**
+ * GET a file with the API token (a header, so the token stays out of URLs and history).
+ * @param {string} path
+ * @param {string} token
+ * @returns {Promise<{ blob: Blob, filename: string | null }>}
+ */
+export async function getFile(path, token) {
+  const response = await fetch(path, { headers: { authorization: `Bearer ${token}` }, cache: 'no-store' });
+  if (!response.ok) throw new ApiError(response.status, await errorText(response));
+  const disposition = response.headers.get('content-disposition') ?? '';
+  return { blob: await response.blob(), filename: /filename="([^"]+)"/.exec(disposition)?.[1] ?? null };
 }

@@ -1,9 +1,10 @@
 // @ts-check
-/* global requestAnimationFrame, document, history, console, performance, setTimeout, location -- browser globals: eslint.config.js has no browser environment (tsc -p src/console checks these names) */
+/* global requestAnimationFrame, document, history, console, performance, setTimeout, location, URL -- browser globals: eslint.config.js has no browser environment (tsc -p src/console checks these names) */
 // The console's entry point: holds the state, loads it from the API of the same origin, keeps it
 // live (boot events over Server-Sent Events; sessions, machines and disks by polling) and redraws
 // the views. Every view is a function of this state; nothing else keeps data.
-import { ApiError, getJson } from './api.js';
+import { ApiError, deleteJson, getFile, getJson, loadToken, postJson } from './api.js';
+import { CONSOLE_CAPTURE_SECONDS } from './capture.js';
 import { AddMachineForm } from './add-machine.js';
 import { byId } from './dom.js';
 import { renderDisks } from './disks.js';
@@ -15,10 +16,14 @@ import { renderTimeline } from './timeline.js';
 /** @typedef {import('./api.js').Machine} Machine */
 /** @typedef {import('./api.js').Disk} Disk */
 /** @typedef {import('./api.js').Session} Session */
+/** @typedef {import('./api.js').Explanation} Explanation */
+/** @typedef {import('./api.js').CaptureStatus} CaptureStatus */
+/** @typedef {import('./explain.js').ShownExplanation} ShownExplanation */
 
 const SESSIONS_POLL_MS = 1000;
 const MACHINES_POLL_MS = 5000;
 const DISKS_POLL_MS = 10_000;
+const CAPTURES_POLL_MS = 2000;
 /** Per machine, as many as the server keeps (src/events/boot-events.ts) and a little more. */
 const EVENTS_PER_MACHINE = 500;
 
@@ -37,6 +42,12 @@ const state = {
   sessions: [],
   /** @type {Map<string, import('./sessions.js').SessionHistory>} */
   histories: new Map(),
+  /** The explanation open under the timeline (GET /api/explain/:code). @type {ShownExplanation | null} */
+  explanation: null,
+  /** Packet captures by MAC (GET /api/captures). @type {Map<string, CaptureStatus>} */
+  captures: new Map(),
+  /** What went wrong with the last capture action, in words. @type {string | null} */
+  captureMessage: null,
 };
 
 const view = {
@@ -120,7 +131,18 @@ function drawTimeline() {
   if (mac === null) return;
   const machine = state.machines.find((m) => m.mac === mac);
   const events = state.eventsByMac.get(mac) ?? [];
-  const drawn = `${mac}|${machine?.name ?? ''}|${state.attempt}|${events.length}|${events[events.length - 1]?.at ?? 0}`;
+  const capture = state.captures.get(mac) ?? null;
+  const shown = state.explanation;
+  const drawn = [
+    mac,
+    machine?.name ?? '',
+    state.attempt,
+    events.length,
+    events[events.length - 1]?.at ?? 0,
+    shown === null ? '' : `${shown.code}:${'loading' in shown ? 'loading' : 'error' in shown ? 'error' : 'text'}`,
+    capture === null ? '' : `${capture.state}:${capture.packets}:${capture.notes.length}`,
+    state.captureMessage ?? '',
+  ].join('|');
   if (drawn === drawnTimeline) return;
   drawnTimeline = drawn;
   renderTimeline(view.timeline, {
@@ -132,13 +154,98 @@ function drawTimeline() {
       state.attempt = index;
       drawTimeline();
     },
+    explanation: state.explanation,
+    onExplain: (code) => void explain(code),
+    onCloseExplanation: () => {
+      state.explanation = null;
+      drawTimeline();
+    },
+    capture: {
+      status: capture,
+      message: state.captureMessage,
+      onStart: () => void captureAction(mac, 'start'),
+      onStop: () => void captureAction(mac, 'stop'),
+      onDownload: () => void downloadCapture(mac),
+    },
   });
+}
+
+/** @param {string} code */
+async function explain(code) {
+  state.explanation = { code, loading: true };
+  drawTimeline();
+  try {
+    state.explanation = { code, explanation: await getJson(`/api/explain/${encodeURIComponent(code)}`) };
+  } catch (err) {
+    state.explanation = { code, error: err instanceof Error ? err.message : String(err) };
+  }
+  drawTimeline();
+}
+
+/** The saved API token, or null after saying where to enter it. */
+function captureToken() {
+  const token = loadToken();
+  if (token !== '') return token;
+  state.captureMessage = 'captures need the API token: enter it under "Add a machine"';
+  drawTimeline();
+  return null;
+}
+
+/**
+ * @param {string} mac
+ * @param {'start' | 'stop'} action
+ */
+async function captureAction(mac, action) {
+  const token = captureToken();
+  if (token === null) return;
+  const path = `/api/machines/${encodeURIComponent(mac)}/capture`;
+  try {
+    /** @type {CaptureStatus} */
+    const status = action === 'start' ? await postJson(path, { seconds: CONSOLE_CAPTURE_SECONDS }, token) : await deleteJson(path, token);
+    state.captures.set(mac, status);
+    state.captureMessage = null;
+  } catch (err) {
+    state.captureMessage = err instanceof Error ? err.message : String(err);
+  }
+  drawTimeline();
+}
+
+/** @param {string} mac */
+async function downloadCapture(mac) {
+  const token = captureToken();
+  if (token === null) return;
+  try {
+    const { blob, filename } = await getFile(`/api/machines/${encodeURIComponent(mac)}/capture`, token);
+    const url = URL.createObjectURL(blob);
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = filename ?? `diskless-${mac.replace(/:/g, '')}.pcap`;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    state.captureMessage = null;
+  } catch (err) {
+    state.captureMessage = err instanceof Error ? err.message : String(err);
+  }
+  drawTimeline();
+}
+
+async function pollCaptures() {
+  try {
+    const captures = /** @type {CaptureStatus[]} */ (await getJson('/api/captures'));
+    state.captures = new Map(captures.map((c) => [c.mac, c]));
+  } catch (err) {
+    // 404: a server without captures: nothing to show.
+    if (!(err instanceof ApiError && err.status === 404)) console.warn('captures', err);
+  }
+  drawTimeline();
 }
 
 /** @param {string} mac */
 function select(mac) {
   state.selected = mac;
   state.attempt = null;
+  state.explanation = null;
+  state.captureMessage = null;
   history.replaceState(null, '', `#mac=${mac}`);
   scheduleRender();
   getJson(`/api/events?mac=${encodeURIComponent(mac)}`).then(
@@ -222,3 +329,4 @@ followEvents();
 every(loadMachines, MACHINES_POLL_MS);
 every(loadDisks, DISKS_POLL_MS);
 every(pollSessions, SESSIONS_POLL_MS);
+every(pollCaptures, CAPTURES_POLL_MS);

@@ -62,6 +62,7 @@ const SCRIPT_FAILURES = /** @type {Readonly<Record<string, string>>} */ ({
 
 /** @param {BootEvent} event @returns {boolean} whether this step went as it should */
 export function isOk(event) {
+  if (event.kind === 'warning') return false;
   if (event.kind === 'script') return event.outcome === 'served';
   if (event.kind === 'iscsi-logout') return NORMAL_CLOSE.has(event.outcome);
   if (event.kind === 'iscsi-login-failed') return false;
@@ -90,8 +91,33 @@ export function failureText(event) {
     case 'iscsi-login':
     case 'iscsi-first-read':
     case 'disk-reset':
+    case 'warning':
       return event.outcome;
   }
+}
+
+/**
+ * Codes this event can be explained by (GET /api/explain/:code): a warning's code and the iPXE
+ * error the machine shows for it.
+ * @param {BootEvent} event
+ * @returns {string[]}
+ */
+export function explainCodes(event) {
+  const codes = [event.kind === 'warning' ? str(event.detail.code) : null, str(event.detail.ipxeError)];
+  return codes.filter((c) => c !== null);
+}
+
+/**
+ * The warnings the server raised during an attempt (src/doctor/live-warnings.ts), latest of
+ * each code only, oldest first.
+ * @param {Attempt} attempt
+ * @returns {BootEvent[]}
+ */
+export function warningsOf(attempt) {
+  /** @type {Map<string, BootEvent>} */
+  const latest = new Map();
+  for (const event of attempt.events) if (event.kind === 'warning') latest.set(str(event.detail.code) ?? event.outcome, event);
+  return [...latest.values()].sort((a, b) => a.at - b.at);
 }
 
 /** @param {unknown} v @returns {string | null} */
@@ -171,6 +197,7 @@ export function describeSteps(attempt) {
   /** @type {Map<StepId, BootEvent[]>} */
   const byStep = new Map();
   for (const event of attempt.events) {
+    if (event.kind === 'warning') continue; // listed beside the steps (warningsOf), not a step
     const id = stepOf(event.kind);
     byStep.set(id, [...(byStep.get(id) ?? []), event]);
   }
@@ -253,9 +280,10 @@ function describeStep(step, events, last) {
 /**
  * A machine's live state from its latest event: "DHCP offered", "reading disk"...
  * @param {BootEvent} event
- * @returns {{ text: string, tone: 'ok' | 'fail' | 'active' | 'idle' }}
+ * @returns {{ text: string, tone: 'ok' | 'fail' | 'active' | 'idle' | 'warn' }}
  */
 export function liveState(event) {
+  if (event.kind === 'warning') return { text: `warning: ${event.outcome}`, tone: 'warn' };
   if (!isOk(event)) return { text: failureText(event), tone: 'fail' };
   switch (event.kind) {
     case 'dhcp-discover':

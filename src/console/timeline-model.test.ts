@@ -22,6 +22,8 @@ interface TimelineModel {
   splitAttempts(events: readonly BootEvent[]): Attempt[];
   describeSteps(attempt: Attempt): Step[];
   liveState(event: BootEvent): { text: string; tone: string };
+  warningsOf(attempt: Attempt): BootEvent[];
+  explainCodes(event: BootEvent): string[];
 }
 interface SessionHistory {
   readRates: number[];
@@ -161,4 +163,25 @@ test('numbers as people read them', () => {
   assert.equal(format.formatBytes(64 * 1024 * 1024), '64.0 MiB');
   assert.equal(format.formatOffset(1234), '+1.23 s');
   assert.equal(format.formatOffset(125_000), '+2 min 05 s');
+});
+
+test('warnings the server raised: beside the steps (not a step), latest of each code, each with its codes to explain', () => {
+  const warning = (offset: number, code: string, outcome: string, ipxeError: string | null) => ev(offset, 'warning', outcome, { code, fix: `fix ${code}`, ipxeError });
+  const events = [
+    ...dhcp(0, 'ipxe'),
+    ev(400, 'script', 'served'),
+    ev(900, 'iscsi-login-failed', 'no target iqn.x:typo', { initiator: 'iqn.x:pc1', target: 'iqn.x:typo' }),
+    warning(901, 'no-such-target', 'iqn.x:pc1 asked for target iqn.x:typo, which does not exist', '0x2c0d603b'),
+    warning(5901, 'no-such-target', 'again', '0x2c0d603b'),
+    warning(6000, 'no-first-read', 'never read', null),
+  ];
+  const [attempt] = model.splitAttempts(events);
+  const steps = model.describeSteps(attempt as Attempt);
+  assert.deepEqual(states(steps), { dhcp: 'ok', tftp: 'skipped', script: 'ok', login: 'fail', read: 'unreached', logout: 'unreached' });
+  const warnings = model.warningsOf(attempt as Attempt);
+  assert.deepEqual(warnings.map((w) => [w.detail.code, w.outcome]), [['no-such-target', 'again'], ['no-first-read', 'never read']]);
+  assert.deepEqual(model.explainCodes(warnings[0] as BootEvent), ['no-such-target', '0x2c0d603b']);
+  assert.deepEqual(model.explainCodes(warnings[1] as BootEvent), ['no-first-read']);
+  assert.deepEqual(model.explainCodes(events[4] as BootEvent), [], 'a refused login carries no code itself: its warning does');
+  assert.deepEqual(model.liveState(events[events.length - 1] as BootEvent), { text: 'warning: never read', tone: 'warn' });
 });

@@ -1,15 +1,21 @@
 // @ts-check
 // The boot timeline of one machine drawn as a picture: the steps of a boot left to right
 // (DHCP → TFTP → script → iSCSI login → first read → logout), each with its time after the
-// first event, coloured by outcome, failures written out; under it a time axis with one tick
-// per event, and the raw events. Stable data-testid attributes are for test/interop/console.test.ts.
+// first event, coloured by outcome, failures written out; the warnings the server raised, with
+// links to their explanations; under it a time axis with one tick per event, and the raw
+// events. Above it, the machine's packet capture. Stable data-testid attributes are for
+// test/interop/console.test.ts.
+import { renderCaptureBar } from './capture.js';
 import { h, svg } from './dom.js';
+import { explainButtons, renderExplanation } from './explain.js';
 import { formatClock, formatOffset } from './format.js';
-import { describeSteps, failureText, isOk, splitAttempts } from './timeline-model.js';
+import { describeSteps, explainCodes, failureText, isOk, splitAttempts, warningsOf } from './timeline-model.js';
 
 /** @typedef {import('./api.js').BootEvent} BootEvent */
 /** @typedef {import('./timeline-model.js').Step} Step */
 /** @typedef {import('./timeline-model.js').Attempt} Attempt */
+/** @typedef {import('./explain.js').ShownExplanation} ShownExplanation */
+/** @typedef {import('./api.js').CaptureStatus} CaptureStatus */
 
 /** @type {Readonly<Record<import('./timeline-model.js').StepState, string>>} */
 const STATE_MARK = { ok: '✓', fail: '✕', active: '…', pending: '·', skipped: '–', unreached: '·' };
@@ -54,10 +60,36 @@ function detailText(detail) {
 }
 
 /**
+ * The warnings the server raised during this boot, each with its fix and explanation links.
+ * @param {Attempt} attempt
+ * @param {(code: string) => void} onExplain
+ */
+function renderWarnings(attempt, onExplain) {
+  const warnings = warningsOf(attempt);
+  if (warnings.length === 0) return null;
+  return h(
+    'ul',
+    { class: 'warnings', 'data-testid': 'timeline-warnings' },
+    warnings.map((w) => {
+      const fix = typeof w.detail.fix === 'string' ? w.detail.fix : null;
+      return h(
+        'li',
+        { class: 'warning', 'data-testid': `timeline-warning-${String(w.detail.code)}` },
+        h('span', { class: 'warning-mark', 'aria-hidden': 'true' }, '⚠'),
+        h('span', { class: 'warning-text' }, w.outcome),
+        fix !== null && h('span', { class: 'warning-fix' }, `Fix: ${fix}`),
+        h('span', { class: 'warning-links' }, explainButtons(explainCodes(w), onExplain)),
+      );
+    }),
+  );
+}
+
+/**
  * @param {Attempt} attempt
  * @param {boolean} open keep the list open across redraws once the reader opened it
+ * @param {(code: string) => void} onExplain
  */
-function renderEvents(attempt, open) {
+function renderEvents(attempt, open, onExplain) {
   return h(
     'details',
     { class: 'events', open },
@@ -65,7 +97,7 @@ function renderEvents(attempt, open) {
     h(
       'table',
       { 'data-testid': 'timeline-events' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'time'), h('th', {}, 'step'), h('th', {}, 'address'), h('th', {}, 'outcome'), h('th', {}, 'detail'))),
+      h('thead', {}, h('tr', {}, h('th', {}, 'time'), h('th', {}, 'step'), h('th', {}, 'address'), h('th', {}, 'outcome'), h('th', {}, 'detail'), h('th', {}, ''))),
       h(
         'tbody',
         {},
@@ -78,6 +110,7 @@ function renderEvents(attempt, open) {
             h('td', {}, e.ip ?? ''),
             h('td', {}, isOk(e) ? e.outcome : failureText(e)),
             h('td', { class: 'detail' }, detailText(e.detail)),
+            h('td', {}, explainButtons(explainCodes(e), onExplain)),
           ),
         ),
       ),
@@ -89,13 +122,18 @@ function renderEvents(attempt, open) {
  * Draws a machine's timeline into `container`, replacing what was there.
  * @param {HTMLElement} container
  * @param {{ mac: string, name: string | null, events: readonly BootEvent[], attempt: number | null,
- *   onPickAttempt: (index: number | null) => void }} view `attempt` null: the latest
+ *   onPickAttempt: (index: number | null) => void,
+ *   explanation: ShownExplanation | null, onExplain: (code: string) => void, onCloseExplanation: () => void,
+ *   capture: { status: CaptureStatus | null, message: string | null, onStart: () => void, onStop: () => void, onDownload: () => void } }} view
+ *   `attempt` null: the latest
  */
 export function renderTimeline(container, view) {
   const attempts = splitAttempts(view.events);
   const title = h('h3', {}, view.name ?? 'unregistered machine', ' ', h('code', {}, view.mac));
+  const capture = renderCaptureBar(view.capture);
+  const explanation = renderExplanation(view.explanation, view.onCloseExplanation);
   if (attempts.length === 0) {
-    container.replaceChildren(title, h('p', { class: 'empty', 'data-testid': 'timeline-empty' }, 'No boot seen yet. Events appear here live as the machine boots.'));
+    container.replaceChildren(title, capture, h('p', { class: 'empty', 'data-testid': 'timeline-empty' }, 'No boot seen yet. Events appear here live as the machine boots.'));
     return;
   }
   const index = view.attempt !== null && view.attempt < attempts.length ? view.attempt : attempts.length - 1;
@@ -109,10 +147,15 @@ export function renderTimeline(container, view) {
     );
   const eventsOpen = container.querySelector('details.events')?.hasAttribute('open') ?? false;
   container.replaceChildren(
-    h('div', { class: 'timeline-head' }, title, h('span', { class: 'muted' }, `started ${formatClock(attempt.startMs)}`), picker),
-    h('ol', { class: 'steps', 'data-testid': 'timeline', 'data-mac': view.mac }, describeSteps(attempt).map(renderStep)),
-    renderAxis(attempt),
-    renderEvents(attempt, eventsOpen),
+    ...[
+      h('div', { class: 'timeline-head' }, title, h('span', { class: 'muted' }, `started ${formatClock(attempt.startMs)}`), picker),
+      capture,
+      h('ol', { class: 'steps', 'data-testid': 'timeline', 'data-mac': view.mac }, describeSteps(attempt).map(renderStep)),
+      renderWarnings(attempt, view.onExplain),
+      explanation,
+      renderAxis(attempt),
+      renderEvents(attempt, eventsOpen, view.onExplain),
+    ].filter((node) => node !== null),
   );
 }
 

@@ -31,3 +31,17 @@ test('a login that never read LBA 0 is a warning once it has had time to', () =>
   assert.deepEqual(historySteps([login], TARGETS, 61_000).map((s) => s.id), ['history:no-first-read']);
   assert.deepEqual(historySteps([login, event(5, 'iscsi-logout', 'closed', { target: 'iqn.t' })], TARGETS, 10).map((s) => s.id), ['history:no-first-read']);
 });
+
+test('warnings the server raised from live traffic show up, the latest of each code, unless a rule says it already', () => {
+  const warning = (at: number, code: string, outcome: string) => event(at, 'warning', outcome, { code, fix: `fix ${code}`, ipxeError: code === 'uefi-mbr-disk' ? '0x7f22208e' : null });
+  const steps = historySteps(
+    [event(0, 'iscsi-login', 'ok', { target: 'iqn.t' }), event(1, 'iscsi-first-read', 'ok', { target: 'iqn.t' }), warning(2, 'uefi-mbr-disk', 'old'), warning(3, 'uefi-mbr-disk', 'pc1 boots with UEFI ...')],
+    TARGETS,
+    10,
+  );
+  assert.deepEqual(steps.map((s) => [s.id, s.status, s.fix, s.ipxeError]), [['history:warning:uefi-mbr-disk', 'warn', 'fix uefi-mbr-disk', '0x7f22208e']]);
+  assert.match(steps[0]?.summary ?? '', /: pc1 boots with UEFI \.\.\.$/);
+  const refused = historySteps([event(0, 'iscsi-login-failed', 'no target iqn.x', { target: 'iqn.x' }), warning(0, 'no-such-target', 'asked for iqn.x')], TARGETS, 10);
+  assert.deepEqual(refused.map((s) => s.id), ['history:login-failed']);
+  assert.deepEqual(historySteps([warning(0, 'second-writer', 'x')], TARGETS, 2 * 24 * 3600_000).map((s) => s.id), ['history:ok'], 'a day later it is history');
+});

@@ -1,6 +1,8 @@
 // What the machine's own recent boots say (the boot timeline, events/boot-events.ts): a login
-// that failed, a login that never read LBA 0, and which firmware it boots with. Warnings only:
-// they are about the past, the checklist above is about now. Pure.
+// that failed, a login that never read LBA 0, the warnings the server raised by itself from
+// its traffic (live-warnings.ts: a blank disk without keep-san, UEFI on an MBR disk, a second
+// writer...), and which firmware it boots with. Warnings only: they are about the past, the
+// checklist above is about now. Pure.
 import { ARCH_TABLE } from '../dhcp/pxe.ts';
 import type { BootEvent } from '../events/boot-events.ts';
 import type { DoctorMachine, DoctorStep } from './checklist.ts';
@@ -64,12 +66,40 @@ export const HISTORY_RULES: readonly HistoryRule[] = [
   },
 ];
 
+/** How far back the warnings the server raised by itself (live-warnings.ts) are shown. */
+const LIVE_WARNINGS_MS = 24 * 3600_000;
+/** Live warnings a history rule already says, in its own words. */
+const SAID_BY_RULE: Readonly<Record<string, readonly string[]>> = {
+  'history:login-failed': ['no-such-target', 'initiator-not-allowed', 'chap-failed', 'mutual-chap-mismatch'],
+  'history:no-first-read': ['no-first-read'],
+};
+
+/** The latest warning event of each code in the last day, as steps. */
+function liveWarningSteps(events: readonly BootEvent[], nowMs: number, said: ReadonlySet<string>): DoctorStep[] {
+  const latest = new Map<string, BootEvent>();
+  for (const e of events) {
+    const code = e.detail.code;
+    if (e.kind === 'warning' && typeof code === 'string' && !said.has(code) && nowMs - e.at < LIVE_WARNINGS_MS) latest.set(code, e);
+  }
+  return [...latest].map(([code, e]) => ({
+    section: 'history' as const,
+    id: `history:warning:${code}`,
+    status: 'warn' as const,
+    summary: `the server warned at ${time(e.at)}: ${e.outcome}`,
+    cause: e.outcome,
+    ...(typeof e.detail.fix === 'string' ? { fix: e.detail.fix } : {}),
+    ...(typeof e.detail.ipxeError === 'string' ? { ipxeError: e.detail.ipxeError } : {}),
+  }));
+}
+
 export function historySteps(events: readonly BootEvent[], targetNames: readonly string[], nowMs: number): DoctorStep[] {
   if (events.length === 0) return [{ section: 'history', id: 'history:none', status: 'skip', summary: 'no boot of this machine seen yet' }];
-  const warnings = HISTORY_RULES.flatMap((rule) => {
-    const found = rule.find(events, targetNames, nowMs);
-    return found === null ? [] : [{ section: 'history' as const, id: rule.id, status: 'warn' as const, ...found }];
+  const found = HISTORY_RULES.flatMap((rule) => {
+    const step = rule.find(events, targetNames, nowMs);
+    return step === null ? [] : [{ section: 'history' as const, id: rule.id, status: 'warn' as const, ...step }];
   });
+  const said = new Set(found.flatMap((step) => SAID_BY_RULE[step.id] ?? []));
+  const warnings = [...found, ...liveWarningSteps(events, nowMs, said)];
   if (warnings.length > 0) return warnings;
   return [{ section: 'history', id: 'history:ok', status: 'ok', summary: `nothing wrong in its last ${events.length} boot event${events.length === 1 ? '' : 's'}` }];
 }

@@ -3,7 +3,6 @@
 // iSCSI login and read of every disk) and returns the checklist. The pure step builders judge;
 // this file only gathers what they need, in the order a boot goes.
 import type { MachineScript } from '../boot/boot-entry.ts';
-import { normalizeMac } from '../boot/inventory.ts';
 import { renderMachineScript } from '../boot/ipxe-script.ts';
 import type { ExportedTarget } from '../iscsi/target-directory.ts';
 import { bootFileStep, bootFilesOf } from './boot-file-steps.ts';
@@ -11,6 +10,7 @@ import { buildReport, type DoctorMachine, type DoctorReport, type DoctorStep } f
 import { askPolicy, dhcpSteps } from './dhcp-steps.ts';
 import type { DoctorDeps } from './doctor-deps.ts';
 import { lookUpFile } from './file-lookup.ts';
+import { resolveMachineRef } from './machine-ref.ts';
 import { firmwareFromEvents, historySteps } from './history-steps.ts';
 import { bootEntryStep, machineStep, sanUses, targetStep, type SanUse, type TargetView } from './inventory-steps.ts';
 import { probeDiscovery, probeDisk, type Portal } from './iscsi-probe.ts';
@@ -30,16 +30,6 @@ function targetView(target: ExportedTarget | null): TargetView | null {
   if (target === null) return null;
   const luns = Array.from({ length: LUN_SCAN }, (_, lun) => lun).filter((lun) => target.device.hasLun(lun));
   return { name: target.name, luns, chap: target.chap, mutualChap: target.mutualChap, allowedInitiators: target.allowedInitiators };
-}
-
-/** The machine's MAC from a MAC or a name; null when nothing by that name exists. */
-async function resolveMac(deps: DoctorDeps, ref: string): Promise<string | null> {
-  const mac = normalizeMac(ref);
-  if (mac !== null) return mac;
-  const fromConfig = deps.configMachines.find((m) => m.name === ref);
-  if (fromConfig !== undefined) return normalizeMac(fromConfig.mac);
-  const stored = await deps.store.machines.get(ref);
-  return stored === undefined ? null : normalizeMac(stored.mac);
 }
 
 function renderScript(script: MachineScript | null): { text: string } | { error: string } | null {
@@ -63,7 +53,7 @@ function uniqueUses(uses: readonly SanUse[]): SanUse[] {
 
 /** The checklist for one machine, or null when `ref` names no machine (and is not a MAC). */
 export async function runDoctor(deps: DoctorDeps, ref: string, options: DoctorOptions = {}): Promise<DoctorReport | null> {
-  const mac = await resolveMac(deps, ref);
+  const mac = await resolveMachineRef(ref, deps);
   if (mac === null) return null;
   const { inventory, context } = deps;
   const registered = inventory.machine(mac);

@@ -1,5 +1,6 @@
 // Every step of every machine's boot, with time and outcome (issue 4's timeline): DHCP, TFTP,
-// the script fetch, iSCSI login and logout, the first read of LBA 0. Kept in memory per MAC
+// the script fetch, iSCSI login and logout, the first read of LBA 0, and the warnings the server
+// raises from that traffic (src/doctor/live-warnings.ts). Kept in memory per MAC
 // (a bounded ring, pixiecore's machineEvent) and streamed live to subscribers.
 
 export type BootEventKind =
@@ -16,7 +17,12 @@ export type BootEventKind =
   | 'iscsi-first-read'
   | 'iscsi-logout'
   /** A discard-on-reboot disk went back to its image as the machine started booting. */
-  | 'disk-reset';
+  | 'disk-reset'
+  /**
+   * Something in the live traffic that stops or endangers a boot (src/doctor/warning-rules.ts):
+   * detail.code names the rule, outcome is the text, detail.fix what to do.
+   */
+  | 'warning';
 
 export interface BootEvent {
   /** Milliseconds since the epoch. */
@@ -68,6 +74,11 @@ export class BootEventLog {
 
   macForIp(ip: string): string | null {
     return this.#macByIp.get(ip) ?? null;
+  }
+
+  /** The addresses this machine was last seen at (each address belongs to its latest holder). */
+  addressesOf(mac: string): string[] {
+    return [...this.#macByIp].filter(([, holder]) => holder === mac).map(([ip]) => ip);
   }
 
   /** Events of one machine (or all), oldest first, optionally only after `since`. */

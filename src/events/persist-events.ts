@@ -20,6 +20,7 @@ const KINDS: ReadonlySet<string> = new Set<BootEventKind>([
   'iscsi-first-read',
   'iscsi-logout',
   'disk-reset',
+  'warning',
 ]);
 
 function storedOutcome(event: BootEvent): BootOutcome {

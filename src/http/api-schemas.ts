@@ -8,6 +8,7 @@ import { snapshotName } from '../store/repositories/snapshots.ts';
 import { machinePatch, newMachine } from '../store/repositories/machines.ts';
 import { lunInput, newTarget, targetPatch } from '../store/repositories/targets.ts';
 import { StoreError, StoreErrorCode } from '../store/errors.ts';
+import { captureBody } from '../capture/capture-request.ts';
 
 export const machineWithDisks = newMachine.omit({ boot: true }).extend({
   disks: z.array(diskName).min(1, 'give at least one disk name').describe('Disk names in BIOS drive order; the machine gets a target of its own'),
@@ -60,8 +61,8 @@ export interface ApiRoute {
   /** Changes need Authorization: Bearer <token>. */
   readonly auth: boolean;
   readonly body?: z.ZodType;
-  /** 'sse' for the event stream, 'text' for Prometheus; JSON otherwise. */
-  readonly produces?: 'json' | 'sse' | 'text';
+  /** 'sse' for the event stream, 'text' for Prometheus, 'pcap' for packet captures; JSON otherwise. */
+  readonly produces?: 'json' | 'sse' | 'text' | 'pcap';
 }
 
 export const API_ROUTES: readonly ApiRoute[] = [
@@ -96,6 +97,12 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', path: '/api/events', summary: 'Boot events (?mac=, ?since= ms), oldest first', auth: false },
   { method: 'GET', path: '/api/events/stream', summary: 'Boot events as they happen (Server-Sent Events, event: boot)', auth: false, produces: 'sse' },
   { method: 'GET', path: '/api/openapi.json', summary: 'This document', auth: false },
+  { method: 'GET', path: '/api/warnings', summary: 'Warnings the server raised from live traffic (?mac=, ?since= ms): machine, code, text, fix, iPXE error', auth: false },
+  { method: 'GET', path: '/api/explain/:code', summary: 'An iPXE error code or a warning code explained', auth: false },
+  { method: 'POST', path: '/api/machines/:ref/capture', summary: "Start capturing a machine's boot traffic (DHCP, TFTP, iSCSI) into a pcap file, bounded in time and size", auth: true, body: captureBody },
+  { method: 'GET', path: '/api/machines/:ref/capture', summary: "Download the machine's last capture (pcap; also while it runs)", auth: true, produces: 'pcap' },
+  { method: 'DELETE', path: '/api/machines/:ref/capture', summary: "Stop the machine's capture", auth: true },
+  { method: 'GET', path: '/api/captures', summary: 'Packet captures: machine, state, size, bounds', auth: false },
 ];
 
 /** Validates a request body; a failure is a 400 whose message names the field. */

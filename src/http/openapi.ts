@@ -17,7 +17,7 @@ export function openApiDocument(version: string): Json {
       responses: {
         [route.method === 'POST' ? '201' : '200']: {
           description: 'OK',
-          content: { [route.produces === 'sse' ? 'text/event-stream' : 'application/json']: {} },
+          content: { [route.produces === 'sse' ? 'text/event-stream' : route.produces === 'pcap' ? 'application/vnd.tcpdump.pcap' : 'application/json']: {} },
         },
         ...(route.body !== undefined ? { 400: { description: 'The body is invalid; error names the field', content: { 'application/json': { schema: ERROR } } } } : {}),
         ...(route.auth ? { 401: { description: 'No or wrong API token', content: { 'application/json': { schema: ERROR } } } } : {}),

@@ -17,6 +17,12 @@ import { registerConsoleRoutes } from './console-route.ts';
 import { requireTokenForReads } from './api-common.ts';
 import { registerDoctorRoutes } from './doctor-route.ts';
 import type { DoctorDeps } from '../doctor/doctor-deps.ts';
+import type { LiveWarnings } from '../doctor/live-warnings.ts';
+import { resolveMachineRef } from '../doctor/machine-ref.ts';
+import type { CaptureService } from '../capture/capture-service.ts';
+import { registerWarningsRoute } from './warnings-route.ts';
+import { registerExplainRoute } from './explain-route.ts';
+import { registerCaptureRoutes } from './capture-route.ts';
 import { VERSION } from '../version.ts';
 
 export interface HttpDeps {
@@ -39,6 +45,10 @@ export interface HttpDeps {
   readonly events?: BootEventLog;
   /** Boot events for the timeline (script fetched). */
   onEvent?(event: { mac: string; kind: 'script'; client: string; outcome: string }): void;
+  /** Warnings raised from live traffic, for /api/warnings. */
+  readonly warnings?: LiveWarnings;
+  /** Per-machine packet captures, for /api/machines/:ref/capture. */
+  readonly capture?: CaptureService;
 }
 
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
@@ -89,6 +99,14 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const events = deps.events;
   if (events !== undefined) registerEventRoutes(app, events);
   registerConsoleRoutes(app);
+  registerWarningsRoute(app, deps.warnings ?? null);
+  registerExplainRoute(app);
+  const doctor = deps.doctor;
+  registerCaptureRoutes(app, {
+    service: deps.capture ?? null,
+    apiToken: deps.api?.apiToken ?? null,
+    resolveMac: async (ref) => (doctor !== undefined ? resolveMachineRef(ref, doctor) : normalizeMac(ref)),
+  });
   app.get('/healthz', async () => ({ ok: true }));
   return app;
 }
