@@ -191,6 +191,9 @@ describe('diskless doctor against a running server', () => {
     assert.match(second ?? '', /^0x0b8080a0: Operation canceled\n {2}Error: {7}ECANCELED \(0x0b\)\n {2}Where: {7}bootsector\.c, x86-specific\n/);
     const bad = await run(process.execPath, ['bin/diskless.js', 'explain', 'b7fa6000']);
     assert.equal(bad.code, 1);
-    assert.equal(bad.stderr, 'diskless: not an iPXE error code: b7fa6000 (iPXE prints eight hex digits, e.g. 0x1d704039)\n');
+    assert.match(bad.stderr, /^diskless: not an iPXE error code nor a warning code: b7fa6000 \(iPXE prints eight hex digits, e\.g\. 0x1d704039; warnings: no-such-target, .*second-writer\)\n$/);
+    const warning = await run(process.execPath, ['bin/diskless.js', 'explain', 'no-such-target']);
+    assert.equal(warning.code, 0, warning.stderr);
+    assert.match(warning.stdout, /^no-such-target: login to a target that does not exist\n {2}What: .*\n {2}iPXE shows: {2}0x2c0d603b \(diskless explain 0x2c0d603b\)\n/);
   });
 });
