@@ -13,6 +13,7 @@ import { advertisedAddress, interfaceIpv4 } from './lib/net.ts';
 import { startTftpServer } from './tftp/server.ts';
 import { startDhcpServer, type DhcpServer } from './dhcp/server.ts';
 import { subnetFromConfig } from './dhcp/subnet-from-config.ts';
+import { routerAdvertisementsWanted, startRouterAdvertiser } from './ra/server.ts';
 import { createBootPolicy } from './boot/policy.ts';
 import { DisklessError } from './lib/errors.ts';
 import { BootEventLog, type BootEventKind } from './events/boot-events.ts';
@@ -166,6 +167,11 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   httpPort = typeof address === 'object' && address !== null ? address.port : config.http.port;
 
   dhcp = config.dhcp.mode === 'off' ? null : await startDhcp(config, inventory, advertised, { iscsiPort, httpPort }, log, events);
+  // IPv6 router advertisements (docs/ROUTER-ADVERTISEMENTS.md): spare iPXE its ~10 s IPv6 wait.
+  // Never stops the server: without the addon, root or IPv6 it is one warning.
+  const raWanted = routerAdvertisementsWanted(config.dhcp);
+  if (!raWanted.on && raWanted.why !== null) log.warn(raWanted.why);
+  const ra = raWanted.on ? startRouterAdvertiser({ interface: raWanted.interface, log }) : null;
 
   // Discard-on-reboot disks go back to their image when the machine starts a boot: at a
   // DHCPDISCOVER from its boot firmware or iPXE (firmware known). An operating system's own
@@ -213,6 +219,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     async close() {
       await captures.close();
       warnings.close();
+      ra?.close();
       await dhcp?.close();
       await tftp?.close();
       await http.close();

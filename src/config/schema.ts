@@ -137,6 +137,12 @@ export const configSchema = z.object({
       leaseSeconds: z.number().int().min(60).default(3600),
       port: z.number().int().min(0).max(65535).default(67),
       proxyPort: z.number().int().min(0).max(65535).default(4011),
+      /**
+       * Answer IPv6 router solicitations on `interface` with an advertisement that routes nothing
+       * (router lifetime 0), so iPXE need not wait ~10 s for IPv6 at each boot
+       * (docs/ROUTER-ADVERTISEMENTS.md). Default: on in full mode with an interface, else off.
+       */
+      routerAdvertisements: z.boolean().optional(),
     })
     .prefault({}),
   tftp: z

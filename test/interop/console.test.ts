@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchBrowser, needBrowser, type LaunchedBrowser } from '../helpers/browser.ts';
 import { needTools, run } from '../helpers/tools.ts';
+import { qemuBoot } from '../helpers/qemu-boot.ts';
 
 const E2E = resolve('../shared/e2e');
 const NS = 'dl-console';
@@ -93,7 +94,7 @@ describe('the web console follows a machine it added through a network boot', { 
   }
 
   async function boot(args: string[], log: string) {
-    return run('bash', [join(E2E, 'qemu-boot.sh'), '-m', 'b', '-i', image, '-l', join(dir, log), '-t', '150', ...args], { timeoutMs: 200000, env });
+    return qemuBoot({ args: ['-m', 'b', '-t', '150', ...args], image, serialLog: join(dir, log), env });
   }
 
   /** Waits until the timeline step shows `state`; on timeout says what the page showed instead. */

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { needTools, run } from '../helpers/tools.ts';
+import { qemuBoot } from '../helpers/qemu-boot.ts';
 
 const E2E = resolve('../shared/e2e');
 const NS = 'dl-e2e-b';
@@ -87,7 +88,7 @@ describe('a bare PXE machine boots with only diskless on its network (e2e mode b
 
   /** Boots QEMU; the harness passes only if the guest's CRC equals that of `expected` (default: the bootcheck image). */
   async function boot(args: string[], log: string, expected = image) {
-    return run('bash', [join(E2E, 'qemu-boot.sh'), '-m', 'b', '-i', expected, '-l', join(dir, log), '-t', '150', ...args], { timeoutMs: 200000, env });
+    return qemuBoot({ args: ['-m', 'b', '-t', '150', ...args], image: expected, serialLog: join(dir, log), env });
   }
 
   test('BIOS, e1000: DHCP, HTTP script, iSCSI sanboot, CRC matches', async (t) => {

@@ -11,6 +11,7 @@ import pino from 'pino';
 import { validateConfig } from '../../src/config/load.ts';
 import { startServer, type RunningServer } from '../../src/main.ts';
 import { needTools, run } from '../helpers/tools.ts';
+import { qemuBoot } from '../helpers/qemu-boot.ts';
 
 const E2E = resolve('../shared/e2e');
 const IQN = 'iqn.2026-11.org.diskless.e2e:boot';
@@ -57,7 +58,7 @@ describe('iPXE in QEMU sanboots from diskless (e2e mode a)', () => {
   });
 
   async function boot(url: string, log: string): Promise<void> {
-    const r = await run('bash', [join(E2E, 'qemu-boot.sh'), '-m', 'a', '-u', url, '-i', image, '-l', log, '-t', '150'], { timeoutMs: 200000 });
+    const r = await qemuBoot({ args: ['-m', 'a', '-u', url, '-t', '150'], image, serialLog: log });
     assert.equal(r.code, 0, `qemu-boot.sh failed:\n${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /PASS: SAN boot OK/);
   }

@@ -1,0 +1,11 @@
+{
+  "targets": [
+    {
+      "target_name": "icmpv6",
+      "sources": ["icmpv6.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-Wall", "-Wextra", "-Werror=implicit-function-declaration"],
+      "conditions": [["OS!='linux'", {"type": "none", "sources": []}]]
+    }
+  ]
+}
