@@ -1,27 +1,36 @@
 // npm run bench:iscsi — diskless against tgtd on the same RAM-backed file (real data: a sparse
 // file reads as zeros), the same clients, alternating runs, median of the pairs, and the ratio.
-// Also the server CPU time per I/O from /proc/PID/stat around each run.
+// Also the server CPU time per I/O from /proc/PID/stat around each run (utime + stime of the
+// whole process: every thread, so tgtd's I/O threads and Node's thread pool alike).
+//
+// BENCH_BASELINE=/path/to/another/checkout adds a third peer, "baseline": that tree's diskless
+// (same flags), to measure a change against the code before it in the same alternating runs.
+// BENCH_DISKLESS_NODE_ARGS adds node options to this tree's server (e.g. "--cpu-prof").
 // Needs: tgt, libiscsi-bin, qemu-utils, qemu-block-extra (see .ci/run). Loopback only.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'node:net';
+import { loadavg } from 'node:os';
 import { CLOCK_TICKS, cpuTicks, median, roundOrder } from './lib/harness.ts';
 
 const IMAGE = '/dev/shm/diskless-bench.img';
 const IMAGE_BYTES = 512 * 1024 * 1024;
 const TGT_PORT = 3291;
 const DISKLESS_PORT = 3292;
+const BASELINE_PORT = 3293;
 const TGT_CONTROL = 9;
 const IQN = 'iqn.2026-11.org.diskless.bench:disk';
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /** Runs only the workloads whose name contains this text (e.g. BENCH_ONLY='1 MiB sequential write'). */
 const ONLY = process.env.BENCH_ONLY ?? '';
+const BASELINE = process.env.BENCH_BASELINE ?? '';
+const NODE_ARGS = (process.env.BENCH_DISKLESS_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 
 interface Peer {
-  readonly name: 'tgtd' | 'diskless';
+  readonly name: 'tgtd' | 'diskless' | 'baseline';
   readonly url: string;
   readonly pid: () => number;
 }
@@ -82,11 +91,11 @@ async function startTgtd(): Promise<{ child: ChildProcess; stop: () => void }> {
   };
 }
 
-async function startDiskless(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['bin/diskless.js', 'serve', '--disk', IMAGE, '--iqn', IQN, '--listen', '127.0.0.1', '--iscsi-port', String(DISKLESS_PORT), '--http-port', '0', '--log-level', 'warn'], {
+async function startDiskless(root: string, port: number, nodeArgs: readonly string[]): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, `${root}/bin/diskless.js`, 'serve', '--disk', IMAGE, '--iqn', IQN, '--listen', '127.0.0.1', '--iscsi-port', String(port), '--http-port', '0', '--log-level', 'warn'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  await waitPort(DISKLESS_PORT);
+  await waitPort(port);
   return child;
 }
 
@@ -146,30 +155,37 @@ async function main(): Promise<void> {
   process.stdout.write(`filling ${IMAGE} (${IMAGE_BYTES / 1048576} MiB of random data)\n`);
   fillImage();
   const tgt = await startTgtd();
-  const diskless = await startDiskless();
+  const diskless = await startDiskless('.', DISKLESS_PORT, NODE_ARGS);
+  const baseline = BASELINE === '' ? null : await startDiskless(BASELINE, BASELINE_PORT, []);
   const peers: Peer[] = [
     { name: 'tgtd', url: `iscsi://127.0.0.1:${TGT_PORT}/${IQN}/1`, pid: () => tgt.child.pid ?? 0 },
     { name: 'diskless', url: `iscsi://127.0.0.1:${DISKLESS_PORT}/${IQN}/0`, pid: () => diskless.pid ?? 0 },
   ];
+  if (baseline !== null) peers.push({ name: 'baseline', url: `iscsi://127.0.0.1:${BASELINE_PORT}/${IQN}/0`, pid: () => baseline.pid ?? 0 });
   try {
     for (const workload of WORKLOADS.filter((w) => w.name.includes(ONLY))) {
-      const samples: Record<string, Sample[]> = { tgtd: [], diskless: [] };
+      // Other work on the machine skews throughput (less so CPU per I/O): say how busy it was.
+      const loadBefore = loadavg()[0] ?? 0;
+      const samples: Record<string, Sample[]> = { tgtd: [], diskless: [], baseline: [] };
       for (let pair = 0; pair < PAIRS; pair++) {
         // Alternate which peer goes first, so warm-up and drift hit both alike.
         const order = roundOrder(peers, pair);
         for (const peer of order) samples[peer.name]?.push(await measure(workload, peer));
       }
       const m = (name: string, key: keyof Sample) => median((samples[name] ?? []).map((s) => s[key]));
-      process.stdout.write(`\n${workload.name}\n`);
-      for (const name of ['tgtd', 'diskless']) {
+      process.stdout.write(`\n${workload.name} (load average ${loadBefore.toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)})\n`);
+      for (const { name } of peers) {
         process.stdout.write(`  ${name.padEnd(9)} ${m(name, 'mibps').toFixed(0).padStart(6)} MiB/s ${m(name, 'iops').toFixed(0).padStart(8)} IOPS ${m(name, 'cpuUsPerIo').toFixed(1).padStart(7)} µs CPU/IO\n`);
       }
-      process.stdout.write(
-        `  ratio diskless/tgtd: throughput ${(m('diskless', 'mibps') / m('tgtd', 'mibps')).toFixed(2)}x, CPU per I/O ${(m('diskless', 'cpuUsPerIo') / m('tgtd', 'cpuUsPerIo')).toFixed(2)}x\n`,
-      );
+      for (const other of peers.filter((p) => p.name !== 'diskless')) {
+        process.stdout.write(
+          `  ratio diskless/${other.name}: throughput ${(m('diskless', 'mibps') / m(other.name, 'mibps')).toFixed(2)}x, CPU per I/O ${(m('diskless', 'cpuUsPerIo') / m(other.name, 'cpuUsPerIo')).toFixed(2)}x\n`,
+        );
+      }
     }
   } finally {
     diskless.kill('SIGTERM');
+    baseline?.kill('SIGTERM');
     tgt.stop();
     rmSync(IMAGE, { force: true });
   }

@@ -9,16 +9,26 @@
 // Buffers are kept by power-of-two capacity classes, so a stream of odd-sized writes still
 // reuses. What is retained is capped: a pool never holds more than maxRetainedBytes, and the
 // connection empties it when the initiator goes quiet.
+//
+// The connection's pool starts at 4 KiB (minPooledBytes): a 4 KiB READ's data-in buffer is its
+// own ArrayBuffer too (Node's slab only serves requests under 4 KiB), and 100,000 of them a
+// second cost a malloc, a free and external-memory pressure each.
 
-/** Smaller buffers come from Node's own slab or are cheap enough to allocate. */
+/** The default smallest pooled request: smaller ones are plain allocations. */
 export const MIN_POOLED_BYTES = 64 * 1024;
+/** The smallest class any pool uses: a page. */
+const SMALLEST_CLASS_BYTES = 4096;
 
 export class BufferPool {
-  /** Free buffers by capacity (a power of two, at least MIN_POOLED_BYTES). */
+  /** Free buffers by capacity (a power of two, at least a page and at least minPooledBytes). */
   readonly #free = new Map<number, Buffer[]>();
   #retainedBytes = 0;
 
-  constructor(readonly maxRetainedBytes: number) {}
+  /** `minPooledBytes`: requests below it are plain allocations, never pooled. */
+  constructor(
+    readonly maxRetainedBytes: number,
+    readonly minPooledBytes: number = MIN_POOLED_BYTES,
+  ) {}
 
   /** Bytes held by free buffers. */
   get retainedBytes(): number {
@@ -30,10 +40,11 @@ export class BufferPool {
    * very object returned here, not a slice) once nothing references it any more.
    */
   take(length: number): Buffer {
-    if (length < MIN_POOLED_BYTES) return Buffer.allocUnsafe(length);
+    if (length < this.minPooledBytes) return Buffer.allocUnsafe(length);
     const capacity = capacityFor(length);
     const buffer = this.#free.get(capacity)?.pop();
-    if (buffer === undefined) return Buffer.allocUnsafe(capacity);
+    // Slow: memory of its own, never a piece of Node's shared slab.
+    if (buffer === undefined) return Buffer.allocUnsafeSlow(capacity);
     this.#retainedBytes -= capacity;
     return buffer;
   }
@@ -42,7 +53,7 @@ export class BufferPool {
   give(buffer: Buffer): void {
     const capacity = buffer.length;
     // Small buffers were never pooled; a capacity that is not a class was not ours.
-    if (capacity < MIN_POOLED_BYTES || capacityFor(capacity) !== capacity) return;
+    if (capacity < this.minPooledBytes || capacityFor(capacity) !== capacity) return;
     if (this.#retainedBytes + capacity > this.maxRetainedBytes) return;
     let list = this.#free.get(capacity);
     if (list === undefined) {
@@ -60,7 +71,9 @@ export class BufferPool {
   }
 }
 
-/** The power of two at or above `length`. */
+/** The power of two at or above `length` (at least a page). */
 function capacityFor(length: number): number {
-  return length <= MIN_POOLED_BYTES ? MIN_POOLED_BYTES : 2 ** Math.ceil(Math.log2(length));
+  if (length <= SMALLEST_CLASS_BYTES) return SMALLEST_CLASS_BYTES;
+  // Up to 2^30 in 32-bit integer arithmetic; larger requests (never made) use floating point.
+  return length <= 0x40000000 ? (1 << (32 - Math.clz32(length - 1))) >>> 0 : 2 ** Math.ceil(Math.log2(length));
 }

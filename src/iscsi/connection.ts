@@ -11,6 +11,7 @@ import { createLogin, step as stepLogin, type LoginConfig, type LoginResult, typ
 import { decodeInitiatorPdu } from './pdu/index.ts';
 import { Opcode, RejectReason, RESERVED_TAG, type InitiatorPdu, type LoginRequest } from './pdu/types.ts';
 import { PduWriter } from './pdu-writer.ts';
+import { adoptSocket } from './socket-receive.ts';
 import { Session } from './session.ts';
 import type { Portal } from './send-targets.ts';
 import type { TargetDirectory } from './target-directory.ts';
@@ -55,6 +56,8 @@ const FRAMER_HARD_CAP = 16 * 1024 * 1024;
  */
 const POOL_MAX_RETAINED_BYTES = 32 * 1024 * 1024;
 const POOL_IDLE_MS = 5000;
+/** Data-in buffers of reads from one page up are pooled too (buffer-pool.ts). */
+const POOL_MIN_BYTES = 4096;
 
 export class Connection {
   readonly framer: PduFramer;
@@ -66,6 +69,8 @@ export class Connection {
   #statSn: number;
   #closed = false;
   #lastHeardMs = Date.now();
+  /** Bytes arrived since the last tick (a flag per read instead of a clock read per read). */
+  #heard = false;
   #pingOutstandingSinceMs: number | null = null;
   #pingTag = 0;
   /**
@@ -76,22 +81,33 @@ export class Connection {
   #answersPings = false;
   #timer: NodeJS.Timeout;
   #maxSegment = LOGIN_MAX_SEGMENT;
-  readonly #pool = new BufferPool(POOL_MAX_RETAINED_BYTES);
+  readonly #pool = new BufferPool(POOL_MAX_RETAINED_BYTES, POOL_MIN_BYTES);
   closeReason = '';
 
+  readonly socket: Socket;
+
+  /** `accepted` comes from a server listening with pauseOnConnect (see socket-receive.ts). */
   constructor(
-    readonly socket: Socket,
+    accepted: Socket,
     private readonly host: ConnectionHost,
     private readonly log: Logger,
   ) {
     this.framer = new PduFramer({ headerDigest: false, dataDigest: false, maxDataSegmentLength: FRAMER_HARD_CAP });
-    this.writer = new PduWriter(socket);
+    // Reads land in the framer's memory (no allocation per read), or, failing that, arrive as
+    // 'data' chunks.
+    const adopted = adoptSocket(accepted, { readBuffer: () => this.framer.readBuffer(), received: (length) => this.#onReceived(length) });
+    const socket = adopted ?? accepted;
+    this.socket = socket;
+    this.writer = new PduWriter(socket, this.#pool);
     this.#login = createLogin(host.loginConfig, randomBytes);
     this.#statSn = randomBytes(4).readUInt32BE(0);
     socket.setNoDelay(true);
     // Finds dead peers that do not answer NOP-In pings (see #answersPings).
     socket.setKeepAlive(true, KEEPALIVE_MS);
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    if (adopted === null) {
+      socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+      socket.resume();
+    }
     socket.on('error', (err) => this.#shutdown(`socket error: ${err.message}`));
     socket.on('close', () => this.#shutdown('peer closed the connection'));
     const tick = Math.max(50, Math.min(1000, host.nopIntervalMs || 1000, host.loginTimeoutMs));
@@ -114,10 +130,18 @@ export class Connection {
   }
 
   #onData(chunk: Buffer): void {
-    this.#lastHeardMs = Date.now();
-    this.#pingOutstandingSinceMs = null;
+    this.#heard = true;
     try {
       this.framer.push(chunk, this.#onFrame);
+    } catch (err) {
+      this.#protocolFailure(err);
+    }
+  }
+
+  #onReceived(length: number): void {
+    this.#heard = true;
+    try {
+      this.framer.received(length, this.#onFrame);
     } catch (err) {
       this.#protocolFailure(err);
     }
@@ -238,7 +262,7 @@ export class Connection {
       targets: this.host.targets,
       portals: () => this.host.portals(localAddress),
       sink: {
-        send: (out, onWritten) => this.writer.send(out, onWritten),
+        send: (out, pooled) => this.writer.send(out, pooled ?? null),
         finish: (reason) => {
           this.closeReason = reason;
           this.writer.end();
@@ -292,11 +316,23 @@ export class Connection {
 
   #onTick(nowMs: number): void {
     if (this.#closed) return;
+    if (this.#heard) {
+      // Anything from the initiator answers an outstanding ping.
+      this.#heard = false;
+      this.#lastHeardMs = nowMs;
+      this.#pingOutstandingSinceMs = null;
+    }
     if (this.session === null) {
       if (nowMs - this.connectedAt.getTime() > this.host.loginTimeoutMs) this.close('login did not complete in time');
       return;
     }
-    if (nowMs - this.#lastHeardMs >= POOL_IDLE_MS) this.#pool.clear();
+    if (nowMs - this.#lastHeardMs >= POOL_IDLE_MS) {
+      // Quiet initiator (a booted machine's iPXE connection, say): give back what busy
+      // traffic grew, so a fleet of idle connections costs little memory.
+      this.#pool.clear();
+      this.writer.trimIdle();
+      this.framer.trimIdle();
+    }
     if (this.host.nopIntervalMs <= 0) return;
     if (this.#pingOutstandingSinceMs !== null) {
       if (nowMs - this.#pingOutstandingSinceMs <= this.host.nopTimeoutMs) return;

@@ -160,6 +160,80 @@ test('framer: placeData receives data segments in place under any chunking, dige
   );
 });
 
+/**
+ * Feeds `bytes` the way a socket with Node's `onread` does: each read copies at most `cap` bytes
+ * (the next of `caps`, cycling) into the buffer readBuffer() offers, then calls received().
+ * Returns every buffer offered.
+ */
+function readThrough(framer: PduFramer, bytes: Buffer, caps: readonly number[], onFrame: (f: Frame) => void): Buffer[] {
+  const offered: Buffer[] = [];
+  let off = 0;
+  for (let i = 0; off < bytes.length; i++) {
+    const buffer = framer.readBuffer();
+    offered.push(buffer);
+    const n = Math.min(buffer.length, bytes.length - off, Math.max(1, caps.length === 0 ? bytes.length : (caps[i % caps.length] ?? 1)));
+    bytes.copy(buffer, 0, off, off + n);
+    off += n;
+    framer.received(n, onFrame);
+  }
+  return offered;
+}
+
+test('framer: reads into its own reused buffer (readBuffer/received) give the same frames, none aliasing that buffer', () => {
+  fc.assert(
+    fc.property(streamArb, fc.array(fc.integer({ min: 1, max: 300 }), { maxLength: 10 }), ({ pdus, headerDigest, dataDigest }, caps) => {
+      const bytes = Buffer.concat(pdus.map((p) => wire(p, headerDigest, dataDigest)));
+      const framer = new PduFramer({ headerDigest, dataDigest, maxDataSegmentLength: CAP });
+      const frames: Frame[] = [];
+      readThrough(framer, bytes, caps, (f) => frames.push(f));
+      // Compared after every read has landed: a frame still pointing into the receive buffer
+      // would show the bytes of later reads.
+      assert.deepEqual(frames.map(show), expected(pdus));
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('framer: a large placed segment is read straight into its place, under any read sizes', () => {
+  const data = Buffer.alloc(200 * 1024 + 3);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
+  const pdus = [nopOut(Buffer.from('small'), 1), nopOut(data, 2), nopOut(Buffer.alloc(0), 3), nopOut(data, 4)];
+  fc.assert(
+    fc.property(fc.boolean(), fc.array(fc.integer({ min: 1, max: 100_000 }), { maxLength: 6 }), (digests, caps) => {
+      const bytes = Buffer.concat(pdus.map((p) => wire(p, digests, digests)));
+      const framer = new PduFramer({ headerDigest: digests, dataDigest: digests, maxDataSegmentLength: CAP });
+      const targets: Buffer[] = [];
+      framer.placeData = (_header, _ahs, length) => {
+        if (length < 1024) return null;
+        const target = Buffer.alloc(length);
+        targets.push(target);
+        return target;
+      };
+      const frames: Frame[] = [];
+      const offered = readThrough(framer, bytes, caps, (f) => frames.push(f));
+      assert.deepEqual(frames.map(show), expected(pdus));
+      assert.equal(targets.length, 2);
+      for (const target of targets) {
+        assert.ok(frames.some((f) => f.data === target), 'the frame carries the placed buffer');
+        assert.ok(offered.some((b) => b.buffer === target.buffer), 'some read went straight into the placed buffer');
+      }
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('framer: the receive buffer grows while reads fill it', () => {
+  const pdus = Array.from({ length: 200 }, (_, i) => nopOut(Buffer.alloc(4096, i), i + 1));
+  const bytes = Buffer.concat(pdus.map((p) => wire(p, false, false)));
+  const framer = new PduFramer({ headerDigest: false, dataDigest: false, maxDataSegmentLength: CAP });
+  const frames: Frame[] = [];
+  const offered = readThrough(framer, bytes, [], (f) => frames.push(f));
+  assert.deepEqual(frames.map(show), expected(pdus));
+  const sizes = offered.map((b) => b.length);
+  assert.ok((sizes.at(-1) ?? 0) > (sizes[0] ?? 0), `grew: ${sizes.join(',')}`);
+  assert.ok(sizes.every((n) => n <= 256 * 1024));
+});
+
 test('framer: a placement of the wrong length is ignored', () => {
   const data = Buffer.from('twelve bytes');
   const framer = new PduFramer({ headerDigest: false, dataDigest: false, maxDataSegmentLength: CAP });

@@ -94,7 +94,8 @@ export class IscsiServer implements ConnectionHost {
   }
 
   async listen(port: number, host: string): Promise<number> {
-    const server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    // pauseOnConnect: nothing is read before the connection adopts the socket (socket-receive.ts).
+    const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.#accept(socket));
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

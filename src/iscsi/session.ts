@@ -5,12 +5,12 @@
 import { EMPTY } from '../lib/bytes.ts';
 import { Histogram } from '../lib/histogram.ts';
 import { serialAdd, serialInWindow, serialLt } from '../lib/serial-number.ts';
-import type { InitiatorPort, ScsiResponse as ScsiResult, ScsiTargetDevice } from '../scsi/types.ts';
+import type { InitiatorPort, ScsiRequest, ScsiResponse as ScsiResult, ScsiTargetDevice } from '../scsi/types.ts';
 import { ScsiStatus } from '../scsi/types.ts';
 import { decodeLun } from '../scsi/lun.ts';
 import { Opcode as ScsiOpcode } from '../scsi/opcode.ts';
 import { encodeFixedSense, ScsiError, SenseKey } from '../scsi/sense.ts';
-import { MIN_POOLED_BYTES, type BufferPool } from './buffer-pool.ts';
+import type { BufferPool } from './buffer-pool.ts';
 import type { NegotiatedParams } from './negotiation.ts';
 import { readDataSegmentLength, readFlags, readInitiatorTaskTag, readOpcode, readU32 } from './pdu/bhs.ts';
 import { DataOffset } from './pdu/data.ts';
@@ -40,8 +40,11 @@ import { WriteCollector } from './write-collector.ts';
 
 /** Where the session's PDUs go; the connection encodes and writes them. */
 export interface PduSink {
-  /** `onWritten`: the socket is done with the PDU's data (a pooled buffer may be reused). */
-  send(pdu: TargetPdu, onWritten?: () => void): void;
+  /**
+   * `pooled`: a buffer from the session's pool that holds the PDU's data; the sink gives it back
+   * to the pool once the socket is done with it.
+   */
+  send(pdu: TargetPdu, pooled?: Buffer | null): void;
   /** Send what is queued, then close the connection. */
   finish(reason: string): void;
   /** Close now (protocol violation). */
@@ -81,13 +84,15 @@ export interface SessionOptions extends SessionInfo {
   readonly pool?: BufferPool;
 }
 
-interface Task {
+/** A command in flight; it is also the request handed to the SCSI device (one object, not two). */
+interface Task extends ScsiRequest {
+  dataOut: Buffer | null;
   readonly command: ScsiCommand;
   readonly lun: number;
   writer: WriteCollector | null;
   /** The pooled buffer behind writer.buffer, returned once the device is done with it. */
   pooled: Buffer | null;
-  /** The pooled buffer a READ's data-in went into, returned once the socket has sent it. */
+  /** The pooled buffer a READ's data-in went into, given back once the socket has sent it. */
   dataInPooled: Buffer | null;
   aborted: boolean;
   executing: boolean;
@@ -206,6 +211,8 @@ export class Session {
   #loggedOut = false;
   #sawLba0Read = false;
   #closed = false;
+  /** The task whose command device.execute() is running (see #allocateDataIn). */
+  #allocatingFor: Task | null = null;
   /**
    * Pooled buffers that immediate data was received into (placeData), by their memory, until
    * the command starts. Weak: a command that is never started takes its buffer with it.
@@ -348,12 +355,28 @@ export class Session {
       return this.reject(RejectReason.ProtocolError, rawHeader);
     }
     const lun = decodeLun(pdu.lun) ?? -1;
-    const task: Task = { command: pdu, lun, writer: null, pooled: null, dataInPooled: null, aborted: false, executing: false, startedMs: performance.now() };
+    const read = pdu.read;
+    const task: Task = {
+      cdb: pdu.cdb,
+      dataOut: null,
+      expectedDataInLength: read ? pdu.expectedDataTransferLength : 0,
+      initiator: this.#initiatorPort,
+      allocateDataIn: read && this.opts.pool !== undefined ? this.#allocateDataIn : undefined,
+      command: pdu,
+      lun,
+      writer: null,
+      pooled: null,
+      dataInPooled: null,
+      aborted: false,
+      executing: false,
+      startedMs: performance.now(),
+    };
     this.counters.commands++;
     if (pdu.write && pdu.expectedDataTransferLength > 0) {
       const length = pdu.expectedDataTransferLength;
-      // Immediate data that is the whole transfer (every small write, with ImmediateData=Yes)
-      // is used where it lies: the framer's buffers are never reused, so no copy is needed.
+      // Immediate data was normally received into a pooled buffer for the whole transfer
+      // (#placeImmediate). Otherwise, when it is the whole transfer, it is used where it lies:
+      // memory the framer hands out is never reused, so no copy is needed.
       let storage: Buffer | undefined;
       const placed = pdu.data.byteOffset === 0 ? this.#placedImmediate.get(pdu.data.buffer) : undefined;
       if (placed !== undefined && placed.length >= length) {
@@ -362,7 +385,7 @@ export class Session {
         storage = task.pooled = placed;
       } else if (pdu.data.length === length) storage = pdu.data;
       else if (this.opts.pool !== undefined) storage = task.pooled = this.opts.pool.take(length);
-      const writer = new WriteCollector(length, params, () => this.#allocateTag(), storage);
+      const writer = new WriteCollector(length, params, this.#allocateTag, storage);
       const problem = pdu.data.length > 0 ? writer.acceptImmediate(pdu.data) : null;
       if (problem !== null) {
         this.#finishPending(pdu.immediate);
@@ -378,11 +401,12 @@ export class Session {
     this.#execute(task);
   }
 
-  #allocateTag(): number {
+  /** A Target Transfer Tag for an R2T or a text continuation (one function for all tasks). */
+  readonly #allocateTag = (): number => {
     const tag = this.#nextTransferTag;
     this.#nextTransferTag = this.#nextTransferTag >= 0x7fffffff ? 1 : this.#nextTransferTag + 1;
     return tag;
-  }
+  };
 
   #sendR2ts(task: Task, writer: WriteCollector): void {
     for (const r2t of writer.nextR2ts()) {
@@ -417,18 +441,19 @@ export class Session {
   }
 
   /**
-   * Immediate data that is only the first part of a write (a 1 MiB write carries FirstBurstLength
-   * of it) goes into a pooled buffer for the whole transfer, at offset 0, so that neither the
-   * framer nor the collector copies it again. Whole-transfer immediate data needs no placement:
-   * the collector uses it where it lies.
+   * A write's immediate data goes into a pooled buffer for the whole transfer, at offset 0: the
+   * first part of a large write (a 1 MiB write carries FirstBurstLength of it), so that neither
+   * the framer nor the collector copies it again, and all of a small one, so that it needs no
+   * memory of the framer's (which would be fresh memory per write: the framer's receive buffer
+   * is reused). The buffer goes back to the pool when the command completes.
    */
   #placeImmediate(header: Buffer, length: number): Buffer | null {
     const pool = this.opts.pool;
     if (pool === undefined || !this.info.params.immediateData || (readFlags(header) & ScsiCommandFlag.Write) === 0) return null;
     const transfer = readU32(header, ScsiCommandOffset.ExpectedDataTransferLength);
-    // Below MIN_POOLED_BYTES a buffer may share its memory with others (Node's slab), and the
-    // copy it would save is small.
-    if (length >= transfer || transfer < MIN_POOLED_BYTES || transfer > MAX_PLACED_TRANSFER_BYTES) return null;
+    // Below the pool's smallest class the request would not be pooled (or could share memory
+    // with other buffers: Node's slab). More data than the transfer is refused later.
+    if (length > transfer || transfer < pool.minPooledBytes || transfer > MAX_PLACED_TRANSFER_BYTES) return null;
     const storage = pool.take(transfer);
     this.#placedImmediate.set(storage.buffer, storage);
     return storage.subarray(0, length);
@@ -464,30 +489,28 @@ export class Session {
       this.#sawLba0Read = true;
       this.opts.onFirstRead?.();
     }
-    const dataOut = task.writer?.buffer ?? null;
     const device = this.opts.device;
-    const pool = this.opts.pool;
     if (device === null) return;
-    device.execute(
-      task.lun,
-      {
-        cdb: command.cdb,
-        dataOut,
-        expectedDataInLength: command.read ? command.expectedDataTransferLength : 0,
-        initiator: this.#initiatorPort,
-        ...(command.read && pool !== undefined && command.expectedDataTransferLength >= MIN_POOLED_BYTES
-          ? {
-              allocateDataIn: (length: number) => {
-                const buffer = pool.take(length);
-                task.dataInPooled = buffer;
-                return buffer.subarray(0, length);
-              },
-            }
-          : {}),
-      },
-      (result) => this.#complete(task, result),
-    );
+    task.dataOut = task.writer?.buffer ?? null;
+    // A READ takes its data-in buffer synchronously, inside execute() (sbc-read-write.ts).
+    this.#allocatingFor = task;
+    device.execute(task.lun, task, (result) => this.#complete(task, result));
+    this.#allocatingFor = null;
   }
+
+  /**
+   * The data-in buffer of a READ, from the pool: it goes back once the socket has sent it, or
+   * at once when its data is copied into the writer's arena. Shared by every command (no closure
+   * per command); the task is the one #execute is running.
+   */
+  readonly #allocateDataIn = (length: number): Buffer => {
+    const task = this.#allocatingFor;
+    const pool = this.opts.pool;
+    if (task === null || pool === undefined || task.dataInPooled !== null) return Buffer.allocUnsafe(length);
+    const buffer = pool.take(length);
+    task.dataInPooled = buffer;
+    return buffer.length === length ? buffer : buffer.subarray(0, length);
+  };
 
   #finishPending(immediate: boolean): void {
     if (!immediate && this.#pending > 0) this.#pending--;
@@ -503,12 +526,11 @@ export class Session {
     // nothing to send it goes back now.
     const dataInPooled = task.dataInPooled;
     task.dataInPooled = null;
-    const releaseDataIn = dataInPooled === null ? undefined : () => this.opts.pool?.give(dataInPooled);
-    if (task.aborted) return releaseDataIn?.();
+    if (task.aborted) return this.#giveBack(dataInPooled);
     const command = task.command;
     this.#tasks.delete(command.initiatorTaskTag);
     this.#finishPending(command.immediate);
-    if (this.#loggedOut) return releaseDataIn?.();
+    if (this.#loggedOut) return this.#giveBack(dataInPooled);
     if (command.write) this.counters.bytesWritten += task.writer?.received ?? 0;
 
     const expected = command.read ? command.expectedDataTransferLength : 0;
@@ -522,8 +544,8 @@ export class Session {
       residual = { overflow: false, underflow: true, count: command.expectedDataTransferLength };
     }
     const foldStatus = result.sense === null && result.status === ScsiStatus.Good;
-    const dataSnCount = sendLength > 0 ? this.#sendDataIn(command, data.subarray(0, sendLength), foldStatus, result.status, residual, releaseDataIn) : 0;
-    if (dataSnCount === 0) releaseDataIn?.();
+    const dataSnCount = sendLength > 0 ? this.#sendDataIn(command, sendLength === data.length ? data : data.subarray(0, sendLength), foldStatus, result.status, residual, dataInPooled) : 0;
+    if (dataSnCount === 0) this.#giveBack(dataInPooled);
     this.counters.bytesRead += sendLength;
     // The status went out folded into the last Data-In.
     if (dataSnCount > 0 && foldStatus) return this.#observeLatency(task);
@@ -537,6 +559,7 @@ export class Session {
       senseData.writeUInt16BE(sense.length, 0);
       sense.copy(senseData, 2);
     }
+    const statSn = this.#nextStatSn();
     this.opts.sink.send({
       kind: 'scsi-response',
       bidiReadResidualOverflow: false,
@@ -551,9 +574,22 @@ export class Session {
       bidiReadResidualCount: 0,
       residualCount: residual.count,
       data: senseData,
-      ...this.#status(),
+      statSn,
+      expCmdSn: this.#expCmdSn,
+      maxCmdSn: this.maxCmdSn,
     });
     this.#observeLatency(task);
+  }
+
+  #giveBack(pooled: Buffer | null): void {
+    if (pooled !== null) this.opts.pool?.give(pooled);
+  }
+
+  /** The StatSN for the next response, advancing it (RFC 7143 section 4.2.2.2). */
+  #nextStatSn(): number {
+    const statSn = this.#statSn;
+    this.#statSn = serialAdd(statSn, 1);
+    return statSn;
   }
 
   /** One clock read per completion; the start was read once, at admission. */
@@ -566,7 +602,7 @@ export class Session {
    * sequence (F bit) every MaxBurstLength bytes (RFC 7143 sections 11.7.1 and 13.13), and folds
    * the status into the last PDU when allowed (no sense data). Returns the number of PDUs.
    */
-  #sendDataIn(command: ScsiCommand, data: Buffer, foldStatus: boolean, status: number, residual: Residual, onWritten: (() => void) | undefined): number {
+  #sendDataIn(command: ScsiCommand, data: Buffer, foldStatus: boolean, status: number, residual: Residual, pooled: Buffer | null): number {
     const segment = this.info.params.maxRecvDataSegmentLengthInitiator;
     const burst = this.info.params.maxBurstLength;
     let dataSn = 0;
@@ -579,24 +615,31 @@ export class Session {
       const final = last || burstLeft === 0;
       if (burstLeft === 0) burstLeft = burst;
       const withStatus = last && foldStatus;
-      const seq = withStatus ? this.#status() : { statSn: 0, expCmdSn: this.#expCmdSn, maxCmdSn: this.maxCmdSn };
-      this.opts.sink.send({
-        kind: 'data-in',
-        final,
-        acknowledge: false,
-        residualOverflow: withStatus && residual.overflow,
-        residualUnderflow: withStatus && residual.underflow,
-        hasStatus: withStatus,
-        status: withStatus ? status : 0,
-        lun: 0n,
-        initiatorTaskTag: command.initiatorTaskTag,
-        targetTransferTag: RESERVED_TAG,
-        ...seq,
-        dataSn,
-        bufferOffset: offset,
-        residualCount: withStatus ? residual.count : 0,
-        data: data.subarray(offset, offset + length),
-      }, last ? onWritten : undefined);
+      // Written as one object literal of one shape: the writer's encoder sees a single map.
+      this.opts.sink.send(
+        {
+          kind: 'data-in',
+          final,
+          acknowledge: false,
+          residualOverflow: withStatus && residual.overflow,
+          residualUnderflow: withStatus && residual.underflow,
+          hasStatus: withStatus,
+          status: withStatus ? status : 0,
+          lun: 0n,
+          initiatorTaskTag: command.initiatorTaskTag,
+          targetTransferTag: RESERVED_TAG,
+          // StatSN is valid (and advances) only with the status (RFC 7143 section 11.7.3).
+          statSn: withStatus ? this.#nextStatSn() : 0,
+          expCmdSn: this.#expCmdSn,
+          maxCmdSn: this.maxCmdSn,
+          dataSn,
+          bufferOffset: offset,
+          residualCount: withStatus ? residual.count : 0,
+          data: offset === 0 && length === data.length ? data : data.subarray(offset, offset + length),
+        },
+        // The pooled buffer goes back after the last PDU, which the socket sends last.
+        last ? pooled : null,
+      );
       dataSn++;
       offset += length;
     }

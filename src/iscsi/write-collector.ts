@@ -40,7 +40,8 @@ export class WriteCollector {
   #received = 0;
   #nextR2tOffset: number;
   #r2tSn = 0;
-  readonly #open = new Map<number, OpenR2t>();
+  /** R2Ts sent and not yet fully answered, by Target Transfer Tag (made at the first R2T). */
+  #open: Map<number, OpenR2t> | null = null;
   readonly #unsolicitedLimit: number;
   #unsolicitedDataSn = 0;
 
@@ -89,11 +90,11 @@ export class WriteCollector {
     if (targetTransferTag === RESERVED_TAG) {
       this.#unsolicitedDataSn++;
     } else {
-      const r2t = this.#open.get(targetTransferTag);
+      const r2t = this.#open?.get(targetTransferTag);
       if (r2t !== undefined) {
         r2t.nextDataSn++;
         r2t.received += data.length;
-        if (r2t.received >= r2t.length) this.#open.delete(targetTransferTag);
+        if (r2t.received >= r2t.length) this.#open?.delete(targetTransferTag);
       }
     }
     this.#store(data, bufferOffset);
@@ -123,7 +124,7 @@ export class WriteCollector {
       if (dataSn !== this.#unsolicitedDataSn) return 'data-sn-mismatch';
       return null;
     }
-    const r2t = this.#open.get(targetTransferTag);
+    const r2t = this.#open?.get(targetTransferTag);
     if (r2t === undefined) return 'unknown-transfer-tag';
     if (bufferOffset < r2t.offset || end > r2t.offset + r2t.length) return 'outside-r2t';
     if (dataSn !== r2t.nextDataSn) return 'data-sn-mismatch';
@@ -139,10 +140,12 @@ export class WriteCollector {
   /** The R2Ts to send now: as many as MaxOutstandingR2T allows, each up to MaxBurstLength. */
   nextR2ts(): R2tRequest[] {
     const out: R2tRequest[] = [];
-    while (this.#open.size < this.limits.maxOutstandingR2T && this.#nextR2tOffset < this.expectedLength) {
+    if (this.#nextR2tOffset >= this.expectedLength) return out;
+    const open = (this.#open ??= new Map<number, OpenR2t>());
+    while (open.size < this.limits.maxOutstandingR2T && this.#nextR2tOffset < this.expectedLength) {
       const length = Math.min(this.limits.maxBurstLength, this.expectedLength - this.#nextR2tOffset);
       const tag = this.allocateTag();
-      this.#open.set(tag, { offset: this.#nextR2tOffset, length, received: 0, nextDataSn: 0 });
+      open.set(tag, { offset: this.#nextR2tOffset, length, received: 0, nextDataSn: 0 });
       out.push({ targetTransferTag: tag, r2tSn: this.#r2tSn++, bufferOffset: this.#nextR2tOffset, desiredDataTransferLength: length });
       this.#nextR2tOffset += length;
     }

@@ -4,7 +4,7 @@
 import type { BlockRange } from './command.ts';
 import { checkCondition } from './response.ts';
 import { Asc, ScsiError, SenseKey, invalidFieldInCdb } from './sense.ts';
-import type { ScsiDone } from './types.ts';
+import type { ScsiDone, ScsiResponse } from './types.ts';
 import type { UnitState } from './unit-state.ts';
 import { scsiErrorForIo } from './io-error.ts';
 import type { IoOperation } from './io-error.ts';
@@ -15,10 +15,14 @@ export function checkWritable(unit: UnitState): void {
 
 /** SBC-3 4.5: LBA + blocks must not pass the capacity. Returns the byte offset of the LBA. */
 export function checkRange(range: BlockRange, unit: UnitState): number {
-  if (range.lba + BigInt(range.blocks) > BigInt(unit.capacityBlocks)) {
+  // In doubles, not bigints (no allocation per command): an LBA below 2^53 converts exactly,
+  // and one at or above it converts to at least 2^53, far beyond any capacity in blocks, so
+  // the comparison is exact wherever it matters.
+  const lba = Number(range.lba);
+  if (lba + range.blocks > unit.capacityBlocks) {
     throw new ScsiError(SenseKey.IllegalRequest, Asc.LbaOutOfRange);
   }
-  return Number(range.lba) * unit.blockSize; // < capacity, so a safe integer
+  return lba * unit.blockSize; // < capacity, so a safe integer
 }
 
 /** SBC-3 6.5.3: a length above the advertised maximum is INVALID FIELD IN CDB. */
@@ -55,6 +59,11 @@ export function exactDataOut(dataOut: Buffer | null, lengthBytes: number, exact 
 /** Writes are durable when the initiator asks (FUA) or when the write cache is off. */
 export function isDurable(unit: UnitState, fua: boolean): boolean {
   return fua || !unit.writeCacheEnabled;
+}
+
+/** The CHECK CONDITION response for a failed device operation. */
+export function ioFailure(err: NodeJS.ErrnoException, operation: IoOperation): ScsiResponse {
+  return checkCondition(scsiErrorForIo(err, operation));
 }
 
 /** A device callback that answers CHECK CONDITION on error, or runs `next` on success. */

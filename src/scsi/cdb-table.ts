@@ -57,7 +57,11 @@ function readWriteRows(kind: 'read' | 'write', rows: readonly [number, string, r
       serviceAction: null,
       name,
       usage,
-      decode: (cdb) => ({ kind, ...range(cdb), dpo: hasFlags && flag(cdb, 1, 0x10), fua: hasFlags && flag(cdb, 1, 0x08) }),
+      // Fields listed one by one (no spread): one object shape for every READ and WRITE.
+      decode: (cdb) => {
+        const r = range(cdb);
+        return { kind, lba: r.lba, blocks: r.blocks, lengthOffset: r.lengthOffset, dpo: hasFlags && flag(cdb, 1, 0x10), fua: hasFlags && flag(cdb, 1, 0x08) };
+      },
     };
   });
 }

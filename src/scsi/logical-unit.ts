@@ -21,7 +21,7 @@ import { executePreFetch } from './prefetch.ts';
 import { executeReadDefectData } from './read-defect-data.ts';
 import { executeReportLuns } from './report-luns.ts';
 import { executeReportSupportedOperationCodes } from './report-opcodes.ts';
-import { GOOD, RESERVATION_CONFLICT, goodTruncated, goodWithData } from './response.ts';
+import { GOOD, RESERVATION_CONFLICT, goodTruncated, goodWithData, responseForError } from './response.ts';
 import { conflicts } from './reservation-access.ts';
 import { nexusIdOf } from './reservation-state.ts';
 import { dropSpc2Reservation, executeRelease, executeReserve } from './reserve-release.ts';
@@ -36,6 +36,11 @@ import { executeWriteAtomic } from './write-atomic.ts';
 import { executeWriteSame } from './write-same.ts';
 
 export type { LogicalUnitOptions } from './unit-state.ts';
+
+/** `done`, with the data-out length the CDB called for added to the response. */
+function withDataOutLength(done: ScsiDone, length: number): ScsiDone {
+  return (r) => done({ status: r.status, dataIn: r.dataIn, sense: r.sense, dataOutLength: length });
+}
 
 export class BlockLogicalUnit {
   readonly state: UnitState;
@@ -69,14 +74,26 @@ export class BlockLogicalUnit {
     dropSpc2Reservation(this.state.reservations, nexusIdOf(initiator));
   }
 
+  /**
+   * Executes a decoded command without a guard of its own: it may throw (ScsiError), and may
+   * call `done` synchronously. Only for callers that guard it (a Guard, as LunTable does).
+   */
+  runDecoded(command: ScsiCommand, request: ScsiRequest, done: ScsiDone): void {
+    this.run(command, request, done);
+  }
+
   private run(command: ScsiCommand, request: ScsiRequest, done: ScsiDone): void {
     const length = dataOutLength(command, this.state.blockSize);
     if (length === null) return this.dispatch(command, request, done);
     // Reported with any status, errors thrown by the command included: libiscsi's residual
     // tests expect the overflow of a write whose data-out was shorter than one block even when
-    // the command is refused for it.
-    const report: ScsiDone = (response) => done({ ...response, dataOutLength: length });
-    runGuarded(report, (finish) => this.dispatch(command, request, finish));
+    // the command is refused for it. The caller's guard keeps done to one call.
+    const report = withDataOutLength(done, length);
+    try {
+      this.dispatch(command, request, report);
+    } catch (err) {
+      report(responseForError(err));
+    }
   }
 
   private dispatch(cmd: ScsiCommand, request: ScsiRequest, done: ScsiDone): void {

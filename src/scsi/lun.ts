@@ -8,6 +8,7 @@ export const MAX_FLAT_LUN = 0x3fff;
 
 /** Decodes the SAM LUN field to a LUN number, or null for a form this target never assigns. */
 export function decodeLun(raw: bigint): number | null {
+  if (raw === 0n) return 0; // nearly every command: no bigint arithmetic
   if (raw < 0n || raw > 0xffff_ffff_ffff_ffffn) return null;
   // Levels two to four (bytes 2-7) must be empty for a single-level LUN (SAM-5 4.7.2).
   if ((raw & 0xffff_ffff_ffffn) !== 0n) return null;

@@ -1,7 +1,7 @@
 // READ, WRITE, WRITE AND VERIFY, VERIFY and SYNCHRONIZE CACHE (SBC-3 5.8-5.49). Each handler
 // validates synchronously (throwing ScsiError) and then completes through `done` exactly once.
 import type { Read, SynchronizeCache, Verify, Write, WriteAndVerify } from './command.ts';
-import { checkLength, checkRange, checkWritable, dataOutBlocks, exactDataOut, firstDifference, isDurable, onIo } from './block-range.ts';
+import { checkLength, checkRange, checkWritable, dataOutBlocks, exactDataOut, firstDifference, ioFailure, isDurable, onIo } from './block-range.ts';
 import { GOOD, checkCondition, goodWithData } from './response.ts';
 import { miscompare } from './sense.ts';
 import type { ScsiDone } from './types.ts';
@@ -18,7 +18,8 @@ export function executeRead(cmd: Read, unit: UnitState, done: ScsiDone, allocate
   const data = allocate !== undefined ? allocate(length) : Buffer.allocUnsafe(length);
   if (data.length === 0) return done(GOOD); // SBC-3 5.11: not an error
   // DPO and FUA need nothing: there is no cache here besides the host's, which is coherent.
-  unit.device.read(data, offsetBytes, onIo('read', done, () => done(goodWithData(data))));
+  // One unnamed callback per READ (see completion.ts on why unnamed).
+  unit.device.read(data, offsetBytes, (err) => done(err === null ? goodWithData(data) : ioFailure(err, 'read')));
 }
 
 export function executeWrite(cmd: Write, dataOut: Buffer | null, unit: UnitState, done: ScsiDone): void {
@@ -27,7 +28,7 @@ export function executeWrite(cmd: Write, dataOut: Buffer | null, unit: UnitState
   checkLength(cmd, unit.limits.maxTransferBlocks);
   const payload = dataOutBlocks(dataOut, cmd.blocks * unit.blockSize, unit.blockSize);
   if (payload.length === 0) return done(GOOD);
-  unit.device.write(payload, offsetBytes, isDurable(unit, cmd.fua), onIo('write', done, () => done(GOOD)));
+  unit.device.write(payload, offsetBytes, isDurable(unit, cmd.fua), (err) => done(err === null ? GOOD : ioFailure(err, 'write')));
 }
 
 /** Reads `expected.length` bytes at `offsetBytes` and reports MISCOMPARE at the first difference. */

@@ -4,7 +4,7 @@
 // LOGICAL UNIT NOT SUPPORTED as data, and CHECK CONDITION for everything else.
 import type { ScsiCommand } from './command.ts';
 import { decodeCdb } from './cdb.ts';
-import { runGuarded } from './completion.ts';
+import { Guard } from './completion.ts';
 import { inquiryForMissingLun } from './inquiry.ts';
 import type { BlockLogicalUnit } from './logical-unit.ts';
 import { MAX_FLAT_LUN } from './lun.ts';
@@ -51,14 +51,25 @@ export class LunTable implements ScsiTargetDevice {
   }
 
   execute(lun: number, request: ScsiRequest, done: ScsiDone): void {
-    runGuarded(done, (finish) => {
-      const unit = this.units.get(lun);
-      if (unit === undefined && !ANSWERED_WITHOUT_UNIT.has(request.cdb[0] ?? -1)) throw lunNotSupported();
-      const command = decodeCdb(request.cdb);
-      if (command.kind === 'reportLuns') return finish(goodTruncated(executeReportLuns(command, this.luns()), command.allocationLength));
-      if (unit === undefined) return finish(this.answerWithoutUnit(command));
-      unit.executeCommand(command, request, finish);
-    });
+    // runGuarded written out: one closure per command fewer (this runs for every command).
+    const guard = new Guard(done);
+    try {
+      this.route(lun, request, guard.callback());
+    } catch (err) {
+      guard.fail(err);
+    }
+    guard.leave();
+  }
+
+  /** Decodes and runs one command; may throw and may finish synchronously (the caller guards). */
+  private route(lun: number, request: ScsiRequest, finish: ScsiDone): void {
+    const unit = this.units.get(lun);
+    if (unit === undefined && !ANSWERED_WITHOUT_UNIT.has(request.cdb[0] ?? -1)) throw lunNotSupported();
+    const command = decodeCdb(request.cdb);
+    if (command.kind === 'reportLuns') return finish(goodTruncated(executeReportLuns(command, this.luns()), command.allocationLength));
+    if (unit === undefined) return finish(this.answerWithoutUnit(command));
+    // Inside this guard already: the unit's own guard would only add a second layer.
+    unit.runDecoded(command, request, finish);
   }
 
   private answerWithoutUnit(command: ScsiCommand): ScsiResponse {

@@ -28,9 +28,10 @@ export interface ScsiRequest {
   readonly initiator?: InitiatorPort;
   /**
    * Where a READ puts its data-in (a transport's buffer pool); the Buffer must be exactly
-   * `length` bytes. The transport owns it again once `done` has been called.
+   * `length` bytes. The transport owns it again once `done` has been called. Called, if at
+   * all, synchronously inside execute().
    */
-  readonly allocateDataIn?: (length: number) => Buffer;
+  readonly allocateDataIn?: ((length: number) => Buffer) | undefined;
 }
 
 export interface InitiatorPort {

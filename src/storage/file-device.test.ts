@@ -176,3 +176,44 @@ test('files on tmpfs get synchronous small I/O by default; others do not', async
     await close(d);
   }
 });
+
+test('small writes on a memory file system are batched per tick: order kept, reads and flushes see them', async () => {
+  const file = tmpFile();
+  await createSparseFile(file, 1024 * 1024);
+  // Batching applies where small writes are synchronous (a memory file system); forced here.
+  const d = await openFileDevice(file, { syncWriteMaxBytes: 64 * 1024 });
+  try {
+    const order: number[] = [];
+    const errors: Array<NodeJS.ErrnoException | null> = [];
+    let returned = false;
+    const block = (fill: number) => Buffer.alloc(4096, fill);
+    const writes: Array<[number, Buffer]> = [];
+    // A run of 20 adjacent blocks, a gap, 5 more, then block 3 again: the last write wins.
+    for (let i = 0; i < 20; i++) writes.push([i * 4096, block(i + 1)]);
+    for (let i = 30; i < 35; i++) writes.push([i * 4096, block(i + 1)]);
+    writes.push([3 * 4096, block(0xee)]);
+    writes.forEach(([offset, data], i) =>
+      d.write(data, offset, false, (err) => {
+        assert.ok(returned, 'never called from inside write()');
+        order.push(i);
+        errors.push(err);
+      }),
+    );
+    // A read in the same tick sees the queued data.
+    const early = Buffer.alloc(8192);
+    const readDone = read(d, early, 2 * 4096);
+    returned = true;
+    await readDone;
+    assert.ok(early.subarray(0, 4096).equals(block(3)));
+    assert.ok(early.subarray(4096).equals(block(0xee)));
+    await call(d.flush.bind(d));
+    assert.deepEqual(order, writes.map((_, i) => i), 'callbacks in write order');
+    assert.ok(errors.every((e) => e === null));
+    const content = fs.readFileSync(file);
+    for (let i = 0; i < 20; i++) assert.equal(content[i * 4096 + 7], i === 3 ? 0xee : i + 1);
+    for (let i = 20; i < 30; i++) assert.equal(content[i * 4096 + 7], 0, 'the gap stays a hole');
+    for (let i = 30; i < 35; i++) assert.equal(content[i * 4096 + 7], i + 1);
+  } finally {
+    await close(d);
+  }
+});

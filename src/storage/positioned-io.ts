@@ -79,3 +79,30 @@ export function writeFullySync(fd: number, source: Buffer, position: number): No
     return err as NodeJS.ErrnoException;
   }
 }
+
+/**
+ * Writes `sources` back to back from `position` with one pwritev where it can (a run of
+ * adjacent small writes in one system call); a short write is finished buffer by buffer.
+ */
+export function writevFullySync(fd: number, sources: readonly Buffer[], position: number): NodeJS.ErrnoException | null {
+  try {
+    let total = 0;
+    for (const source of sources) total += source.length;
+    let skip = fs.writevSync(fd, sources, position);
+    if (skip >= total) return null;
+    let at = position;
+    for (const source of sources) {
+      if (skip >= source.length) {
+        skip -= source.length;
+      } else {
+        const err = writeFullySync(fd, source.subarray(skip), at + skip);
+        if (err !== null) return err;
+        skip = 0;
+      }
+      at += source.length;
+    }
+    return null;
+  } catch (err) {
+    return err as NodeJS.ErrnoException;
+  }
+}

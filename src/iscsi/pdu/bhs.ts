@@ -47,10 +47,13 @@ export function readAhsLength(header: Buffer): number {
 }
 
 export function readDataSegmentLength(header: Buffer): number {
-  return header.readUIntBE(BhsOffset.DataSegmentLength, 3);
+  // Two fixed-size reads: readUIntBE's generic byte-length dispatch is slower on this hot path.
+  return (header.readUInt16BE(BhsOffset.DataSegmentLength) << 8) | header.readUInt8(BhsOffset.DataSegmentLength + 2);
 }
 
 export function readLun(header: Buffer): bigint {
+  // LUN 0 (nearly every PDU) without allocating a BigInt.
+  if (header.readUInt32BE(BhsOffset.Lun) === 0 && header.readUInt32BE(BhsOffset.Lun + 4) === 0) return 0n;
   return header.readBigUInt64BE(BhsOffset.Lun);
 }
 
@@ -91,6 +94,8 @@ export function checkSegments(header: Buffer, ahs: Buffer, data: Buffer): void {
   }
 }
 
+const ZERO_BHS = new Uint8Array(BHS_LENGTH);
+
 /**
  * Start a BHS: zero all 48 bytes (reserved fields must be 0, RFC 7143 section 11.2), then write
  * byte 0 (I bit | opcode), byte 1 (flags), TotalAHSLength and DataSegmentLength.
@@ -112,14 +117,22 @@ export function writeBhsStart(
   if (ahsLength > MAX_AHS_LENGTH || (ahsLength & 3) !== 0) {
     throw new DisklessError('ISCSI_BAD_AHS_LENGTH', `AHS of ${ahsLength} bytes is not a multiple of 4 up to ${MAX_AHS_LENGTH}`);
   }
-  header.fill(0, 0, BHS_LENGTH);
+  // A typed-array copy of 48 zeros: cheaper than Buffer#fill's argument handling per PDU.
+  header.set(ZERO_BHS);
   header.writeUInt8((immediate ? IMMEDIATE_BIT : 0) | opcode, BhsOffset.Opcode);
   header.writeUInt8(flags, BhsOffset.Flags);
   header.writeUInt8(ahsLength >>> 2, BhsOffset.TotalAhsLength);
-  header.writeUIntBE(dataSegmentLength, BhsOffset.DataSegmentLength, 3);
+  header.writeUInt8(dataSegmentLength >>> 16, BhsOffset.DataSegmentLength);
+  header.writeUInt16BE(dataSegmentLength & 0xffff, BhsOffset.DataSegmentLength + 1);
 }
 
 export function writeLun(header: Buffer, lun: bigint): void {
+  if (lun === 0n) {
+    // LUN 0 (nearly every PDU) without bigint arithmetic.
+    header.writeUInt32BE(0, BhsOffset.Lun);
+    header.writeUInt32BE(0, BhsOffset.Lun + 4);
+    return;
+  }
   header.writeBigUInt64BE(BigInt.asUintN(64, lun), BhsOffset.Lun);
 }
 
