@@ -8,6 +8,10 @@ import type { ScsiObservation } from './scsi-observer.ts';
 import { WarningWatch, type WatchOptions } from './warning-watch.ts';
 import type { LiveWarning, Observation, WarningContext } from './warning-types.ts';
 
+/** How iscsi/connection.ts words a login abandoned after the target's mutual CHAP answer. */
+export const HANGUP_AFTER_MUTUAL_CHAP = 'initiator hung up after the target answered its mutual CHAP challenge';
+const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
+
 export interface LiveWarningsOptions {
   readonly events: BootEventLog;
   readonly context: WarningContext;
@@ -34,7 +38,17 @@ export class LiveWarnings {
 
   constructor(private readonly opts: LiveWarningsOptions) {
     this.#watch = new WarningWatch(opts.watch);
-    this.#stops.push(opts.events.subscribe((event) => this.observe({ kind: 'boot-event', event })));
+    this.#stops.push(
+      opts.events.subscribe((event) => {
+        // The portal's words for an initiator that hung up on our mutual CHAP answer
+        // (iscsi/connection.ts): a hang-up, not a refusal of ours.
+        if (event.kind === 'iscsi-login-failed' && event.ip !== null && event.outcome.startsWith(HANGUP_AFTER_MUTUAL_CHAP)) {
+          this.observe({ kind: 'login-hangup', at: event.at, ip: event.ip, initiator: text(event.detail.initiator), target: text(event.detail.target) });
+          return;
+        }
+        this.observe({ kind: 'boot-event', event });
+      }),
+    );
     if (opts.scsi !== undefined) this.#stops.push(opts.scsi.subscribe((observation) => this.observe(observation)));
     this.#timer = setInterval(() => this.observe({ kind: 'tick', at: Date.now() }), opts.tickMs ?? 1000);
     this.#timer.unref();

@@ -204,9 +204,8 @@ export const WARNING_RULES: readonly WarningRule[] = [
     watches: ['boot-event', 'login-hangup'],
     check: (o, seen, context) => {
       if (o.kind === 'login-hangup') {
-        // A refusal of ours just before the close is the cause, and has its own warning.
-        const refused = seen.lastRefusalAt(o.ip);
-        if (refused !== null && o.at - refused < 5000) return [];
+        // The portal reports a hang-up only when it refused nothing on that connection
+        // (iscsi/connection.ts), so a refusal seen from the same address is another login's.
         const target = o.target ?? 'the target';
         return [
           {

@@ -34,8 +34,6 @@ export interface WatchView {
   sessionAt(ip: string, initiator: string, target: string): TrackedSession | null;
   /** The firmware the machine's last DHCP request that named an architecture said. */
   firmwareOf(mac: string): Firmware;
-  /** When the portal last refused a login from this address, or null. */
-  lastRefusalAt(ip: string): number | null;
   /** Sessions still without a first read `graceMs` after their login, not yet reported. */
   overdue(nowMs: number): readonly TrackedSession[];
 }
@@ -55,7 +53,6 @@ const text = (v: BootEvent['detail'][string] | undefined): string | null => (typ
 export class WarningWatch implements WatchView {
   readonly #sessions: TrackedSession[] = [];
   readonly #firmware = new Map<string, Firmware>();
-  readonly #refusals = new Map<string, number>();
   readonly #said = new Map<string, number>();
   readonly #graceMs: number;
   readonly #quietMs: number;
@@ -130,10 +127,7 @@ export class WarningWatch implements WatchView {
       const platform = ARCH_TABLE[event.detail.arch]?.platform;
       if (platform !== undefined) this.#firmware.set(event.mac, platform === 'bios' ? 'bios' : 'uefi');
     }
-    if (event.ip === null || initiator === null || target === null) {
-      if (event.kind === 'iscsi-login-failed' && event.ip !== null) this.#refusals.set(event.ip, event.at);
-      return;
-    }
+    if (event.ip === null || initiator === null || target === null) return;
     switch (event.kind) {
       case 'iscsi-login':
         this.#sessions.push({ ip: event.ip, initiator, target, mac: event.mac, since: event.at, firstRead: false, missingLun: false, overdueReported: false });
@@ -152,8 +146,6 @@ export class WarningWatch implements WatchView {
         return;
       }
       case 'iscsi-login-failed':
-        this.#refusals.set(event.ip, event.at);
-        return;
       case 'dhcp-discover':
       case 'dhcp-offer':
       case 'dhcp-request':
@@ -171,7 +163,6 @@ export class WarningWatch implements WatchView {
   /** Drops quiet-period memories that have run out, so the map stays small. */
   #forgetQuiet(nowMs: number): void {
     for (const [key, at] of this.#said) if (nowMs - at >= this.#quietMs) this.#said.delete(key);
-    for (const [ip, at] of this.#refusals) if (nowMs - at >= this.#quietMs) this.#refusals.delete(ip);
   }
 
   sessions(): readonly TrackedSession[] {
@@ -195,9 +186,6 @@ export class WarningWatch implements WatchView {
     return this.#firmware.get(mac) ?? 'unknown';
   }
 
-  lastRefusalAt(ip: string): number | null {
-    return this.#refusals.get(ip) ?? null;
-  }
 
   overdue(nowMs: number): readonly TrackedSession[] {
     return this.#sessions.filter((s) => !s.firstRead && !s.missingLun && !s.overdueReported && nowMs - s.since >= this.#graceMs);

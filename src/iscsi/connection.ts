@@ -65,6 +65,11 @@ export class Connection {
   readonly connectedAt = new Date();
   session: Session | null = null;
   #login: LoginState;
+  /** Names the initiator gave in its first login PDU: later PDUs of the login (CHAP_N/CHAP_R) do not repeat them. */
+  #loginInitiator: string | null = null;
+  #loginTarget: string | null = null;
+  /** The target has answered the initiator's mutual CHAP challenge and the login is not over. */
+  #answeredMutualChap = false;
   #loginText: Buffer[] = [];
   #statSn: number;
   #closed = false;
@@ -100,6 +105,7 @@ export class Connection {
     this.socket = socket;
     this.writer = new PduWriter(socket, this.#pool);
     this.#login = createLogin(host.loginConfig, randomBytes);
+    this.#peerAddress();
     this.#statSn = randomBytes(4).readUInt32BE(0);
     socket.setNoDelay(true);
     // Finds dead peers that do not answer NOP-In pings (see #answersPings).
@@ -210,6 +216,10 @@ export class Connection {
       keys,
     });
     this.#login = step.state;
+    // A PDU after our CHAP_R means the initiator accepted it.
+    this.#answeredMutualChap = false;
+    this.#loginInitiator ??= keys.find(([k]) => k === 'InitiatorName')?.[1] ?? null;
+    this.#loginTarget ??= keys.find(([k]) => k === 'TargetName')?.[1] ?? null;
     const r = step.response;
     if (step.outcome === 'failed') {
       this.log.warn({ statusClass: r.statusClass, statusDetail: r.statusDetail, reason: step.error?.message }, 'login failed');
@@ -238,6 +248,9 @@ export class Connection {
       tsih,
       maxCmdSn: complete ? (pdu.cmdSn + this.host.queueDepth - 1) >>> 0 : pdu.cmdSn,
     });
+    // Our CHAP_R is the target's proof (mutual CHAP, RFC 7143 section 12.1.3): an initiator that
+    // disagrees with it has no status to send back, it can only hang up.
+    this.#answeredMutualChap = !complete && r.keys.some(([k]) => k === 'CHAP_R');
     if (complete && step.result !== undefined) this.#enterFullFeature(step.result, tsih, pdu);
   }
 
@@ -363,17 +376,26 @@ export class Connection {
     this.session?.close();
     this.host.forgetConnection(this);
     this.log.info({ reason: this.closeReason }, 'connection closed');
+    if (this.session === null && this.#answeredMutualChap) {
+      this.#emit('login-failed', [], "initiator hung up after the target answered its mutual CHAP challenge: the initiator does not accept the target's mutual CHAP credentials");
+    }
     const info = this.session?.info;
     if (info?.type === 'Normal') this.host.onEvent?.({ kind: 'logout', ip: this.#peerAddress(), initiator: info.initiatorName, target: info.targetName, reason: this.closeReason });
   }
 
+  /** Kept from the first look: a closed socket no longer knows its peer. */
+  #peer: string | null = null;
+
   #peerAddress(): string {
+    if (this.#peer !== null) return this.#peer;
     const address = this.socket.remoteAddress ?? '';
-    return address.startsWith('::ffff:') ? address.slice(7) : address;
+    if (address === '') return '';
+    this.#peer = address.startsWith('::ffff:') ? address.slice(7) : address;
+    return this.#peer;
   }
 
   #emit(kind: 'login-failed', keys: ReadonlyArray<readonly [string, string]>, reason: string): void {
     const find = (key: string) => keys.find(([k]) => k === key)?.[1] ?? null;
-    this.host.onEvent?.({ kind, ip: this.#peerAddress(), initiator: find('InitiatorName'), target: find('TargetName'), reason });
+    this.host.onEvent?.({ kind, ip: this.#peerAddress(), initiator: find('InitiatorName') ?? this.#loginInitiator, target: find('TargetName') ?? this.#loginTarget, reason });
   }
 }

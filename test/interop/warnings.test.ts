@@ -129,14 +129,24 @@ describe('warnings from live traffic', () => {
     const wrong = await run('iscsi-inq', [url(CHAP, 0, `${alice.user}%wrong-secret-000@`)]);
     assert.notEqual(wrong.code, 0);
     const chap = await waitFor('chap-failed');
-    // The portal refuses the CHAP response PDU, which names no target; no machine holds 127.0.0.1 yet.
-    assert.equal(chap.text, '127.0.0.1 failed CHAP: wrong CHAP secret');
+    // The portal refuses the CHAP response PDU, which names no one; the names of the login's first PDU are kept.
+    assert.equal(chap.text, `iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-inq (127.0.0.1) failed CHAP for ${CHAP}: wrong CHAP secret`);
     assert.deepEqual([chap.ipxeError, chap.ip], ['0x410d613c', '127.0.0.1']);
 
     const unproven = await run('iscsi-inq', [url(ONE_WAY, 0, `${alice.user}%${alice.secret}@`, `?target_user=${mutual.user}&target_password=${mutual.secret}`)]);
     assert.notEqual(unproven.code, 0, 'the target cannot prove itself');
     const mutualChap = await waitFor('mutual-chap-mismatch');
-    assert.equal(mutualChap.text, '127.0.0.1 asked the target to prove itself (mutual CHAP), and it has no mutual CHAP credentials');
+    assert.equal(mutualChap.text, `iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-inq (127.0.0.1) asked ${ONE_WAY} to prove itself (mutual CHAP), and it has no mutual CHAP credentials`);
+
+    // The target proves itself with a secret the initiator does not hold: libiscsi hangs up.
+    const rejected = await run('iscsi-inq', [url(CHAP, 0, `${alice.user}%${alice.secret}@`, `?target_user=${mutual.user}&target_password=not-the-target-secret`)]);
+    assert.notEqual(rejected.code, 0, "the initiator does not accept the target's proof");
+    let hangup: LiveWarning | undefined;
+    for (const started = Date.now(); hangup === undefined && Date.now() - started < 5000; await sleep(50)) {
+      hangup = (await warnings('mutual-chap-mismatch')).find((w) => /hung up/.test(w.text));
+    }
+    assert.ok(hangup !== undefined, `no hang-up warning; have: ${JSON.stringify(await warnings('mutual-chap-mismatch'))}`);
+    assert.equal(hangup.text, `iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-inq (127.0.0.1) hung up after ${CHAP} answered its mutual CHAP challenge: the target's mutual CHAP credentials are not the ones the initiator expects`);
 
     const inq = await run('iscsi-inq', [url(OPEN, 0)]);
     assert.equal(inq.code, 0, inq.stderr);
