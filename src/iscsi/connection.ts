@@ -97,7 +97,9 @@ export class Connection {
     private readonly host: ConnectionHost,
     private readonly log: Logger,
   ) {
-    this.framer = new PduFramer({ headerDigest: false, dataDigest: false, maxDataSegmentLength: FRAMER_HARD_CAP });
+    // Until login completes, nothing bigger than a login PDU is buffered: an unauthenticated
+    // peer must not make the server hold 16 MiB per connection (the framer throws at the BHS).
+    this.framer = new PduFramer({ headerDigest: false, dataDigest: false, maxDataSegmentLength: LOGIN_MAX_SEGMENT });
     // Reads land in the framer's memory (no allocation per read), or, failing that, arrive as
     // 'data' chunks.
     const adopted = adoptSocket(accepted, { readBuffer: () => this.framer.readBuffer(), received: (length) => this.#onReceived(length) });
@@ -117,6 +119,8 @@ export class Connection {
     socket.on('error', (err) => this.#shutdown(`socket error: ${err.message}`));
     socket.on('close', () => this.#shutdown('peer closed the connection'));
     const tick = Math.max(50, Math.min(1000, host.nopIntervalMs || 1000, host.loginTimeoutMs));
+    // An initiator that stops reading its socket shows as data that never leaves (no drain).
+    socket.on('drain', () => (this.#sentSinceTick = true));
     this.#timer = setInterval(() => this.#onTick(Date.now()), tick);
     this.#timer.unref();
   }
@@ -258,6 +262,8 @@ export class Connection {
     const params = result.params;
     // Digests apply from the first PDU after the final login response (RFC 7143 section 13.1).
     this.framer.setDigests(params.headerDigest, params.dataDigest);
+    // Above MaxRecvDataSegmentLength a segment is answered with a Reject, so it is read whole.
+    this.framer.setMaxDataSegmentLength(FRAMER_HARD_CAP);
     this.writer.headerDigest = params.headerDigest;
     this.writer.dataDigest = params.dataDigest;
     this.#maxSegment = params.maxRecvDataSegmentLengthTarget;
@@ -346,6 +352,7 @@ export class Connection {
       this.writer.trimIdle();
       this.framer.trimIdle();
     }
+    if (this.#stalledFor(nowMs) > this.host.nopTimeoutMs) return this.close('initiator stopped reading: responses unsent for longer than the NOP-In timeout');
     if (this.host.nopIntervalMs <= 0) return;
     if (this.#pingOutstandingSinceMs !== null) {
       if (nowMs - this.#pingOutstandingSinceMs <= this.host.nopTimeoutMs) return;
@@ -360,6 +367,24 @@ export class Connection {
       this.#pingTag = 0x1000 + (nowMs & 0xffff);
       this.session.ping(this.#pingTag);
     }
+  }
+
+  /**
+   * How long responses have waited in the socket with none of them leaving. Catches an
+   * initiator that stopped reading even when it never answers pings (iPXE does not): its kernel
+   * keeps ACKing with a zero window, so TCP keepalive never fires either.
+   */
+  #stalledFor(nowMs: number): number {
+    const unsent = this.socket.writableLength;
+    const moved = this.#sentSinceTick || unsent === 0 || unsent < this.#unsentAtTick;
+    this.#sentSinceTick = false;
+    this.#unsentAtTick = unsent;
+    if (moved) {
+      this.#stalledSinceMs = null;
+      return 0;
+    }
+    this.#stalledSinceMs ??= nowMs;
+    return nowMs - this.#stalledSinceMs;
   }
 
   #protocolFailure(err: unknown): void {
@@ -382,6 +407,11 @@ export class Connection {
     const info = this.session?.info;
     if (info?.type === 'Normal') this.host.onEvent?.({ kind: 'logout', ip: this.#peerAddress(), initiator: info.initiatorName, target: info.targetName, reason: this.closeReason });
   }
+
+  /** Since when the socket has held unsent data without draining any of it, or null. */
+  #stalledSinceMs: number | null = null;
+  #sentSinceTick = false;
+  #unsentAtTick = 0;
 
   /** Kept from the first look: a closed socket no longer knows its peer. */
   #peer: string | null = null;

@@ -76,7 +76,7 @@ const SLAB_MAX_PIECE = 16 * 1024;
 export class PduFramer {
   #headerDigest: boolean;
   #dataDigest: boolean;
-  readonly #maxDataSegmentLength: number;
+  #maxDataSegmentLength: number;
 
   #state: RxState = 'bhs';
   /** Bytes the current state needs in total. */
@@ -131,6 +131,14 @@ export class PduFramer {
    * RFC 7143 section 13.1: digests start in full-feature phase) covers the very next PDU even
    * when it sits in the same chunk.
    */
+  /**
+   * The largest data segment accepted from the next BHS on; larger ones throw at the header,
+   * before any allocation (a connection starts small and grows at full feature phase).
+   */
+  setMaxDataSegmentLength(bytes: number): void {
+    this.#maxDataSegmentLength = bytes;
+  }
+
   setDigests(headerDigest: boolean, dataDigest: boolean): void {
     this.#headerDigest = headerDigest;
     this.#dataDigest = dataDigest;

@@ -386,7 +386,7 @@ export class Session {
       } else if (pdu.data.length === length) storage = pdu.data;
       else if (this.opts.pool !== undefined) storage = task.pooled = this.opts.pool.take(length);
       const writer = new WriteCollector(length, params, this.#allocateTag, storage);
-      const problem = pdu.data.length > 0 ? writer.acceptImmediate(pdu.data) : null;
+      const problem = pdu.data.length > 0 || pdu.final ? writer.acceptImmediate(pdu.data, pdu.final) : null;
       if (problem !== null) {
         this.#finishPending(pdu.immediate);
         return this.reject(RejectReason.ProtocolError, rawHeader);
@@ -466,7 +466,7 @@ export class Session {
       return this.reject(RejectReason.InvalidPduField, rawHeader);
     }
     const writer = task.writer;
-    const problem = writer.acceptDataOut(pdu.targetTransferTag, pdu.dataSn, pdu.bufferOffset, pdu.data);
+    const problem = writer.acceptDataOut(pdu.targetTransferTag, pdu.dataSn, pdu.bufferOffset, pdu.data, pdu.final);
     if (problem === 'data-sn-mismatch') {
       // ErrorRecoveryLevel 0 cannot ask for the missing PDU again: the command fails with
       // ABORTED COMMAND, DATA PHASE ERROR (SAM-5 5.3; RFC 7143 section 7.1.4.1).

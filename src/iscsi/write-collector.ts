@@ -42,7 +42,7 @@ export class WriteCollector {
   #r2tSn = 0;
   /** R2Ts sent and not yet fully answered, by Target Transfer Tag (made at the first R2T). */
   #open: Map<number, OpenR2t> | null = null;
-  readonly #unsolicitedLimit: number;
+  #unsolicitedLimit: number;
   #unsolicitedDataSn = 0;
 
   /**
@@ -75,20 +75,24 @@ export class WriteCollector {
   }
 
   /** Immediate data from the SCSI Command PDU itself; returns a problem or null. */
-  acceptImmediate(data: Buffer): DataOutProblem | null {
+  acceptImmediate(data: Buffer, final = false): DataOutProblem | null {
     const limit = Math.min(this.limits.firstBurstLength, this.expectedLength);
     if (data.length > limit) return 'unsolicited-over-first-burst';
     this.#store(data, 0);
     this.#received += data.length;
     if (this.limits.initialR2T) this.#nextR2tOffset = data.length;
+    // F=1: no unsolicited Data-Out follows (RFC 7143 11.3.1.1); solicit the rest from here.
+    else if (final) this.#unsolicitedLimit = this.#nextR2tOffset = data.length;
     return null;
   }
 
-  acceptDataOut(targetTransferTag: number, dataSn: number, bufferOffset: number, data: Buffer): DataOutProblem | null {
+  acceptDataOut(targetTransferTag: number, dataSn: number, bufferOffset: number, data: Buffer, final = false): DataOutProblem | null {
     const problem = this.#check(targetTransferTag, dataSn, bufferOffset, data.length);
     if (problem !== null) return problem;
     if (targetTransferTag === RESERVED_TAG) {
       this.#unsolicitedDataSn++;
+      // The last unsolicited PDU (F=1) may end before FirstBurstLength: R2Ts start there.
+      if (final) this.#unsolicitedLimit = this.#nextR2tOffset = bufferOffset + data.length;
     } else {
       const r2t = this.#open?.get(targetTransferTag);
       if (r2t !== undefined) {
