@@ -1,5 +1,6 @@
 // Real peers for interop tests. A missing tool skips the test with the Debian package to
 // install; under CI (CI=true) a missing tool is a failure, because .ci/run installs them all.
+import { createSocket } from 'node:dgram';
 import { execFile, spawnSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
 
@@ -37,4 +38,13 @@ export function run(command: string, args: readonly string[], options: { timeout
       },
     );
   });
+}
+
+/** A free UDP port on loopback, for a server that cannot tell its port when given 0 (DHCP). */
+export async function freeUdpPort(): Promise<number> {
+  const probe = createSocket('udp4');
+  await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', resolve));
+  const port = probe.address().port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }

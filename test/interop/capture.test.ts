@@ -19,7 +19,7 @@ import { MessageType } from '../../src/dhcp/wire/option-codes.ts';
 import { encodeDhcpMessage } from '../../src/dhcp/wire/packet.ts';
 import { startLoggedServer, type LoggedServer } from '../helpers/logged-server.ts';
 import { patternedImage } from '../helpers/server.ts';
-import { hasTool, needTools, run } from '../helpers/tools.ts';
+import { hasTool, needTools, run, freeUdpPort } from '../helpers/tools.ts';
 import { launchBrowser, needBrowser } from '../helpers/browser.ts';
 
 const MAC = '52:54:00:ca:fe:01';
@@ -27,13 +27,6 @@ const OTHER = '52:54:00:ca:fe:02';
 const TARGET = 'iqn.2026-11.org.diskless.cap:disk';
 const BOOT_FILE = 'boot-test.bin';
 
-async function freeUdpPort(): Promise<number> {
-  const probe = createSocket('udp4');
-  await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', resolve));
-  const port = probe.address().port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

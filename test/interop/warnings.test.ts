@@ -19,7 +19,7 @@ import type { BootEvent } from '../../src/events/boot-events.ts';
 import { mbrSector } from '../../src/doctor/test-disk-images.ts';
 import { startLoggedServer, type LoggedServer } from '../helpers/logged-server.ts';
 import { patternedImage } from '../helpers/server.ts';
-import { needTools, run } from '../helpers/tools.ts';
+import { needTools, run, freeUdpPort } from '../helpers/tools.ts';
 import { launchBrowser, needBrowser } from '../helpers/browser.ts';
 
 const OPEN = 'iqn.2026-11.org.diskless.warn:open';
@@ -33,14 +33,6 @@ const alice = { user: 'alice', secret: 'alice-secret-1234' };
 const mutual = { user: 'tgt', secret: 'target-secret-5678' };
 const DISK_BYTES = 4 * 1024 * 1024;
 
-/** A free UDP port on loopback, for the DHCP server (which cannot tell its port when given 0). */
-async function freeUdpPort(): Promise<number> {
-  const probe = createSocket('udp4');
-  await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', resolve));
-  const port = probe.address().port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
