@@ -35,9 +35,16 @@ test('nothing is shed while every turn drains the socket', () => {
   assert.equal(a.behind, false);
 });
 
+test('a full turn of nothing but DISCOVERs sheds nothing: no exchange in progress to protect', () => {
+  const a = new AdmissionControl({ discoversPerTurn: 4 });
+  for (let i = 0; i < 30; i++) assert.ok(turn(a, Array.from({ length: LIBUV_READS_PER_TURN }, () => discover)).every(Boolean));
+  assert.equal(a.shed, 0);
+  assert.equal(a.behind, false);
+});
+
 test('after a full turn, REQUESTs all pass and DISCOVERs beyond the budget are shed', () => {
   const a = new AdmissionControl({ discoversPerTurn: 4 });
-  turn(a, Array.from({ length: LIBUV_READS_PER_TURN }, () => discover));
+  turn(a, [request, ...Array.from({ length: LIBUV_READS_PER_TURN - 1 }, () => discover)]);
   assert.equal(a.behind, true);
   const mixed = [request, discover, discover, request, discover, discover, discover, discover, request];
   assert.deepEqual(turn(a, mixed), [true, true, true, true, true, true, false, false, true]);
@@ -63,6 +70,6 @@ test('the DISCOVER budget halves with every turn the server stays behind, and re
 
 test('a datagram whose type cannot be peeked is never shed (it is decoded and judged in full)', () => {
   const a = new AdmissionControl({ discoversPerTurn: 0, backlogAt: 1 });
-  turn(a, [discover]);
+  turn(a, [request]);
   assert.deepEqual(turn(a, [Buffer.from('not dhcp'), discover, request]), [true, false, true]);
 });
