@@ -78,8 +78,7 @@ test('connections dropped in the middle of writes harm neither other sessions no
       const phase = phases[i % phases.length] ?? 'header cut';
       const raw = await RawInitiator.connect(s.iscsiPort);
       // The R2T case logs in with InitialR2T=Yes (as iPXE does): everything past the immediate
-      // data is solicited. (With InitialR2T=No and F=1 after partial unsolicited data the target
-      // never solicits the gap: test/pending/r2t-after-partial-unsolicited.pending.ts.)
+      // data is solicited. (InitialR2T=No with F=1 after partial data: unsolicited-data.test.ts.)
       await login(raw, { target: TEST_IQN, isid: isid(2, i), keys: phase === 'data-out cut after R2T' ? [['InitialR2T', 'Yes']] : [] });
       const lba = next(8192 - 256);
       const cdb = Buffer.alloc(16);
@@ -348,7 +347,7 @@ describe('disk full', () => {
 
 // --- stalled and numerous initiators --------------------------------------------------------
 
-test('initiators that stop reading: a healthy client is still served, one that answered NOP-In before is dropped', { timeout: 60_000 }, async (t) => {
+test('initiators that stop reading: memory stays bounded, a healthy client is served, the stalled ones are dropped', { timeout: 60_000 }, async (t) => {
   const dir = scratch('stall', '/var/tmp');
   const disk = path.join(dir, 'disk.img');
   fs.writeFileSync(disk, Buffer.alloc(64 * 1024 * 1024, 0x5a));
@@ -357,7 +356,7 @@ test('initiators that stop reading: a healthy client is still served, one that a
   const READ_BLOCKS = 2048; // 1 MiB
   try {
     const before = rssMiB(server.pid);
-    // Four initiators each queue 120 READs of 1 MiB and stop reading their socket.
+    // Four initiators each queue 120 READs of 1 MiB (480 MiB in all) and stop reading their socket.
     const stalled: IscsiClient[] = [];
     for (let k = 0; k < 4; k++) {
       const c = await IscsiClient.connect(server.iscsiPort, { target: TEST_IQN, isid: isid(5, k) });
@@ -379,17 +378,17 @@ test('initiators that stop reading: a healthy client is still served, one that a
     assert.ok(r.data.equals(Buffer.alloc(1024 * 1024, 0x5a)));
     const sessions = (await (await fetch(`http://127.0.0.1:${server.httpPort}/api/sessions`)).json()) as Array<{ isid: string }>;
     const first = sessions.find((x) => x.isid.toLowerCase().endsWith('0500'));
-    const designBound = stalled.length * READS * (READ_BLOCKS * BLOCK) / 1024 / 1024;
-    t.diagnostic(`RSS ${before.toFixed(0)} MiB before, ${peak.toFixed(0)} MiB peak with ${stalled.length} stalled initiators (${stalled.length * READS} READs of 1 MiB queued, at most ${designBound} MiB by design); a healthy 1 MiB read took ${latency} ms; sessions left: ${sessions.length}`);
-    // Bounded only by queue depth x transfer size today (a stalled initiator's READs are all
-    // executed and their data queued): see test/pending/stalled-initiator.pending.ts.
-    assert.ok(peak - before < designBound + 200, `memory grew by ${(peak - before).toFixed(0)} MiB, beyond queue depth x transfer size`);
+    t.diagnostic(`RSS ${before.toFixed(0)} MiB before, ${peak.toFixed(0)} MiB peak with ${stalled.length} stalled initiators (${stalled.length * READS} READs of 1 MiB queued); a healthy 1 MiB read took ${latency} ms; sessions left: ${sessions.length}`);
+    // Not everything they asked for is buffered (the write buffer's high-water mark stops reading
+    // more commands). What is buffered until the drop still grows with the transfer size (about
+    // 60 MiB per initiator here, 110 MiB with 2 MiB READs): docs/RELIABILITY.md, finding 2.
+    const requested = (stalled.length * READS * READ_BLOCKS * BLOCK) / 1024 / 1024;
+    assert.ok(peak - before < requested, `memory grew by ${(peak - before).toFixed(0)} MiB with ${stalled.length} stalled initiators (${requested} MiB of READs queued)`);
     assert.ok(latency < 2000, 'the healthy client is served promptly');
-    // The one that had answered a ping stopped answering: dropped after interval + timeout.
+    // Responses unsent for longer than the NOP-In timeout: every stalled initiator is dropped,
+    // the one that had answered a ping and the three that never did (as iPXE never does).
     assert.equal(first, undefined, 'the stalled initiator that had answered NOP-In is still connected');
-    // The others never answered one (as iPXE never does): today they stay connected for good,
-    // which test/pending/stalled-initiator.pending.ts wants changed; not pinned here.
-    assert.ok(sessions.some((x) => x.isid.toLowerCase().endsWith('0563')), 'the healthy session is listed');
+    assert.deepEqual(sessions.map((x) => x.isid.slice(-4)), ['0563'], 'only the healthy session is left');
     healthy.close();
     for (const c of stalled) c.close();
   } finally {
