@@ -5,12 +5,9 @@
 import type { Logger } from 'pino';
 import type { BootEventLog } from '../events/boot-events.ts';
 import type { ScsiObservation } from './scsi-observer.ts';
-import { WarningWatch, type WatchOptions } from './warning-watch.ts';
+import { WarningWatch, text, type WatchOptions } from './warning-watch.ts';
 import type { LiveWarning, Observation, WarningContext } from './warning-types.ts';
-
-/** How iscsi/connection.ts words a login abandoned after the target's mutual CHAP answer. */
-export const HANGUP_AFTER_MUTUAL_CHAP = 'initiator hung up after the target answered its mutual CHAP challenge';
-const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
+import { MUTUAL_CHAP_HANGUP } from '../iscsi/connection.ts';
 
 export interface LiveWarningsOptions {
   readonly events: BootEventLog;
@@ -42,7 +39,7 @@ export class LiveWarnings {
       opts.events.subscribe((event) => {
         // The portal's words for an initiator that hung up on our mutual CHAP answer
         // (iscsi/connection.ts): a hang-up, not a refusal of ours.
-        if (event.kind === 'iscsi-login-failed' && event.ip !== null && event.outcome.startsWith(HANGUP_AFTER_MUTUAL_CHAP)) {
+        if (event.kind === 'iscsi-login-failed' && event.ip !== null && event.outcome.startsWith(MUTUAL_CHAP_HANGUP)) {
           this.observe({ kind: 'login-hangup', at: event.at, ip: event.ip, initiator: text(event.detail.initiator), target: text(event.detail.target) });
           return;
         }

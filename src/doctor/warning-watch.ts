@@ -48,7 +48,8 @@ export interface WatchOptions {
 
 const MAX_SESSIONS = 10_000;
 const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
-const text = (v: BootEvent['detail'][string] | undefined): string | null => (typeof v === 'string' && v !== '' ? v : null);
+/** A non-empty string field of an event's detail, or null. */
+export const text = (v: BootEvent['detail'][string] | undefined): string | null => (typeof v === 'string' && v !== '' ? v : null);
 
 export class WarningWatch implements WatchView {
   readonly #sessions: TrackedSession[] = [];

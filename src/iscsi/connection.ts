@@ -46,6 +46,9 @@ export interface IscsiEvent {
   readonly reason: string;
 }
 
+/** How a login-failed event starts when the initiator hung up on our mutual CHAP answer (the live warnings look for it). */
+export const MUTUAL_CHAP_HANGUP = 'initiator hung up after the target answered its mutual CHAP challenge';
+
 /** Hard cap on one data segment before negotiation has told us the real limit. */
 const LOGIN_MAX_SEGMENT = 65536;
 const KEEPALIVE_MS = 30000;
@@ -402,7 +405,7 @@ export class Connection {
     this.host.forgetConnection(this);
     this.log.info({ reason: this.closeReason }, 'connection closed');
     if (this.session === null && this.#answeredMutualChap) {
-      this.#emit('login-failed', [], "initiator hung up after the target answered its mutual CHAP challenge: the initiator does not accept the target's mutual CHAP credentials");
+      this.#emit('login-failed', [], `${MUTUAL_CHAP_HANGUP}: the initiator does not accept the target's mutual CHAP credentials`);
     }
     const info = this.session?.info;
     if (info?.type === 'Normal') this.host.onEvent?.({ kind: 'logout', ip: this.#peerAddress(), initiator: info.initiatorName, target: info.targetName, reason: this.closeReason });
