@@ -47,6 +47,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { alternate, CLOCK_TICKS, cpuTicks, fail, findTool, formatTable, median, onCleanup, ratio, runClient, startServer, stopServer, waitUntil, type Server } from './lib/harness.ts';
+import { recordResults, targetResult } from './lib/results.ts';
 import type { StormPlan, StormResult, StormSessionPlan } from './lib/storm-client.ts';
 import { createReadThrottle } from './lib/storm-throttle.ts';
 
@@ -445,6 +446,14 @@ async function main(): Promise<void> {
       ),
     );
     process.stdout.write('\nMiB/s: all bytes read and written by all machines / wall time from the first connect to the last logout. disk MiB: allocated blocks (du) of tgtd\'s copies; of diskless\'s image and overlays.\n');
+    const per = (name: string, key: keyof Sample): number[] => (samples.get(name) ?? []).map((s) => s[key]);
+    const title = `Boot storm, ${machines} machines`;
+    const note = options.diskMbps !== undefined ? `disk reads held to ${options.diskMbps} MB/s` : undefined;
+    recordResults(options.diskMbps !== undefined ? 'boot-storm-throttled' : 'boot-storm', [
+      targetResult({ name: `${title}: aggregate MiB/s`, peer: 'tgtd, full copies', unit: 'MiB/s', higherIsBetter: true, note }, per('diskless', 'mibps'), per('tgtd', 'mibps'), { min: 1.5 }),
+      targetResult({ name: `${title}: read p99`, peer: 'tgtd, full copies', unit: 'ms', higherIsBetter: false, note }, per('diskless', 'readP99'), per('tgtd', 'readP99'), { max: 1.0 }),
+      targetResult({ name: `${title}: disk space`, peer: 'tgtd, full copies', unit: 'MiB', higherIsBetter: false, note }, per('diskless', 'spaceBytes').map((b) => b / MIB), per('tgtd', 'spaceBytes').map((b) => b / MIB), { max: 0.5 }),
+    ]);
   } finally {
     for (const peer of peers.reverse()) {
       if (peer.name === 'tgtd') await stopTgtd(peer, tgtadm, machines);

@@ -38,6 +38,7 @@ import { mkdtempSync, mkdirSync, rmSync, truncateSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { alternate, CLOCK_TICKS, cpuTicks, fail, findTool, formatTable, median, onCleanup, ratio, runClient, startServer, stopServer, systemBusyTicks, waitUntil, type Server } from './lib/harness.ts';
+import { pairedRatio, recordResults, targetResult, type TargetResult } from './lib/results.ts';
 import { createNamespacePair, udpListening, type NamespacePair } from './lib/netns.ts';
 
 const PAIRS = Math.max(1, Number(process.env.BENCH_PAIRS ?? 3));
@@ -254,12 +255,21 @@ async function main(): Promise<void> {
   process.stdout.write(`perfdhcp -r ${RATE} -p ${SECONDS}; ${PAIRS} rounds, order rotating; lease files under ${base}\n`);
   try {
     const reports: string[] = [];
+    const results: TargetResult[] = [];
     for (const workload of WORKLOADS) {
       process.stdout.write(`\n${workload.name}: perfdhcp -R ${workload.clients}\n`);
       const samples = await alternate(selected, PAIRS, (peer, round) => measure(workload, peer, net, perfdhcp, base, round));
       reports.push(report(workload, selected, samples));
+      const rounds = (name: string, key: keyof Sample): number[] => (samples.get(name) ?? []).map((s) => s[key]);
+      if (samples.has('diskless') && samples.has('kea-dhcp4')) {
+        const keaShare = median(rounds('kea-dhcp4', 'exchangesPerS')) / RATE;
+        const cpu = pairedRatio(rounds('diskless', 'cpuMsPer1000'), rounds('kea-dhcp4', 'cpuMsPer1000'));
+        const note = `CPU/exchange ${cpu.toFixed(2)}x kea${keaShare >= CLIENT_LIMITED_SHARE ? `; kea did ${(keaShare * 100).toFixed(0)}% of perfdhcp's offered ${RATE}/s` : ''}`;
+        results.push(targetResult({ name: `DHCP DORA/s, ${workload.name}`, peer: 'kea-dhcp4', unit: '/s', higherIsBetter: true, note }, rounds('diskless', 'exchangesPerS'), rounds('kea-dhcp4', 'exchangesPerS'), { min: 1.5 }));
+      }
     }
     process.stdout.write(`\n${reports.join('\n')}`);
+    recordResults('dhcp', results);
   } finally {
     net.destroy();
     removeBase();

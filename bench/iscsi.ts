@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'node:net';
 import { loadavg } from 'node:os';
 import { CLOCK_TICKS, cpuTicks, median, roundOrder } from './lib/harness.ts';
+import { recordResults, targetResult, type TargetResult } from './lib/results.ts';
 
 const IMAGE = '/dev/shm/diskless-bench.img';
 const IMAGE_BYTES = 512 * 1024 * 1024;
@@ -117,6 +118,10 @@ function runClient(command: string, args: string[]): Promise<{ out: string; seco
 
 interface Workload {
   readonly name: string;
+  /** The issue's name for it, and the throughput target (ratio diskless/tgtd, at least). */
+  readonly short: string;
+  readonly unit: 'MiB/s' | 'IOPS';
+  readonly minRatio: number;
   run(peer: Peer): Promise<{ mibps: number; iops: number; ios: number }>;
 }
 
@@ -138,10 +143,10 @@ const qemuWrite = (size: number, count: number): Workload['run'] => async (peer)
 };
 
 const WORKLOADS: Workload[] = [
-  { name: '1 MiB sequential read, 32 in flight (iscsi-perf -m 32 -b 2048)', run: perf(2048, false) },
-  { name: '4 KiB random read, 32 in flight (iscsi-perf -m 32 -b 8 -r)', run: perf(8, true) },
-  { name: '1 MiB sequential write, depth 32 (qemu-img bench -w)', run: qemuWrite(1048576, 2000) },
-  { name: '4 KiB sequential write, depth 32 (qemu-img bench -w)', run: qemuWrite(4096, 100000) },
+  { name: '1 MiB sequential read, 32 in flight (iscsi-perf -m 32 -b 2048)', short: 'iSCSI 1 MiB sequential read', unit: 'MiB/s', minRatio: 1.2, run: perf(2048, false) },
+  { name: '4 KiB random read, 32 in flight (iscsi-perf -m 32 -b 8 -r)', short: 'iSCSI 4 KiB random read', unit: 'IOPS', minRatio: 2.0, run: perf(8, true) },
+  { name: '1 MiB sequential write, depth 32 (qemu-img bench -w)', short: 'iSCSI 1 MiB sequential write', unit: 'MiB/s', minRatio: 1.2, run: qemuWrite(1048576, 2000) },
+  { name: '4 KiB sequential write, depth 32 (qemu-img bench -w)', short: 'iSCSI 4 KiB sequential write', unit: 'IOPS', minRatio: 1.2, run: qemuWrite(4096, 100000) },
 ];
 
 async function measure(workload: Workload, peer: Peer): Promise<Sample> {
@@ -162,6 +167,7 @@ async function main(): Promise<void> {
     { name: 'diskless', url: `iscsi://127.0.0.1:${DISKLESS_PORT}/${IQN}/0`, pid: () => diskless.pid ?? 0 },
   ];
   if (baseline !== null) peers.push({ name: 'baseline', url: `iscsi://127.0.0.1:${BASELINE_PORT}/${IQN}/0`, pid: () => baseline.pid ?? 0 });
+  const results: TargetResult[] = [];
   try {
     for (const workload of WORKLOADS.filter((w) => w.name.includes(ONLY))) {
       // Other work on the machine skews throughput (less so CPU per I/O): say how busy it was.
@@ -182,7 +188,15 @@ async function main(): Promise<void> {
           `  ratio diskless/${other.name}: throughput ${(m('diskless', 'mibps') / m(other.name, 'mibps')).toFixed(2)}x, CPU per I/O ${(m('diskless', 'cpuUsPerIo') / m(other.name, 'cpuUsPerIo')).toFixed(2)}x\n`,
         );
       }
+      const rounds = (name: string, key: keyof Sample): number[] => (samples[name] ?? []).map((s) => s[key]);
+      const note = `load ${loadBefore.toFixed(1)}`;
+      const speed: keyof Sample = workload.unit === 'IOPS' ? 'iops' : 'mibps';
+      results.push(
+        targetResult({ name: workload.short, peer: 'tgtd', unit: workload.unit, higherIsBetter: true, note }, rounds('diskless', speed), rounds('tgtd', speed), { min: workload.minRatio }),
+        targetResult({ name: `${workload.short}: server CPU per I/O`, peer: 'tgtd', unit: 'µs', higherIsBetter: false, note }, rounds('diskless', 'cpuUsPerIo'), rounds('tgtd', 'cpuUsPerIo'), { max: 0.7 }),
+      );
     }
+    recordResults('iscsi', results);
   } finally {
     diskless.kill('SIGTERM');
     baseline?.kill('SIGTERM');

@@ -18,9 +18,10 @@
 // is skipped. Environment: BENCH_PAIRS (rounds, default 3), BENCH_ONLY (workload name text).
 import { execFileSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { chmodSync, closeSync, createReadStream, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, closeSync, existsSync, createReadStream, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { alternate, CLOCK_TICKS, cpuTicks, fail, findTool, formatTable, median, onCleanup, ratio, runClient, startServer, stopServer, systemBusyTicks, waitUntil, type Server } from './lib/harness.ts';
+import { recordResults, targetResult, type TargetResult } from './lib/results.ts';
 
 const PAIRS = Math.max(1, Number(process.env.BENCH_PAIRS ?? 3));
 const ONLY = process.env.BENCH_ONLY ?? '';
@@ -59,6 +60,8 @@ interface Files {
 interface Workload {
   readonly name: string;
   readonly note?: (peer: PeerName) => string | null;
+  /** The issue's target for it: throughput at least `min` times the peer's. */
+  readonly target?: { readonly peer: PeerName; readonly min: number; readonly name: string };
   /** Downloads; returns the bytes moved and the path of one downloaded copy to verify, of `file`. */
   run(peer: Peer, tools: Tools, files: Files, round: number): Promise<{ bytes: number; seconds: number; check: string; file: string }>;
 }
@@ -120,10 +123,11 @@ const curlParallel: Workload['run'] = async (peer, tools, files, round) => {
 
 const WORKLOADS: Workload[] = [
   { name: 'curl, 50 MiB, blksize 1468', run: curlSingle(1468) },
-  { name: 'curl, 50 MiB, blksize 65464', run: curlSingle(65464) },
+  { name: 'curl, 50 MiB, blksize 65464', target: { peer: 'tftpd-hpa', min: 1.0, name: 'TFTP 50 MiB, curl blksize 65464' }, run: curlSingle(65464) },
   {
     name: 'atftp, 50 MiB, blksize 1468, windowsize 16',
     note: (peer) => (peer === 'tftpd-hpa' ? 'no windowsize (RFC 7440): lock-step' : null),
+    target: { peer: 'atftpd', min: 1.0, name: 'TFTP 50 MiB, atftp blksize 1468 windowsize 16' },
     run: atftpWindowed,
   },
   { name: `${PARALLEL} x curl at once, 5 MiB each, blksize 1468 (aggregate)`, run: curlParallel },
@@ -178,7 +182,9 @@ async function startPeers(dir: string, base: string): Promise<Peer[]> {
     const hpa = findTool('in.tftpd', 'tftpd-hpa', 'BENCH_IN_TFTPD');
     // -L: foreground; -s: chroot into the folder; -u nobody: the package's "tftp" user may not exist.
     if (hpa !== null) await launch('tftpd-hpa', hpa, ['-L', '-u', 'nobody', '-a', `${HOST}:${PORTS['tftpd-hpa']}`, '-s', dir]);
-    const atftpd = findTool('atftpd', 'atftpd', 'BENCH_ATFTPD');
+    // bench/setup-peers.sh unpacks atftpd beside tftpd-hpa (the packages conflict).
+    const unpacked = 'bench/.peers/atftpd/usr/sbin/atftpd';
+    const atftpd = findTool('atftpd', 'atftpd', 'BENCH_ATFTPD') ?? (existsSync(unpacked) ? resolve(unpacked) : null);
     if (atftpd !== null) {
       await launch('atftpd', atftpd, ['--daemon', '--no-fork', '--port', String(PORTS.atftpd), '--bind-address', HOST, '--logfile', '/dev/null', '--maxthread', String(PARALLEL * 2), dir]);
     }
@@ -210,6 +216,7 @@ async function main(): Promise<void> {
   try {
     peers = await startPeers(dir, base);
     const reports: string[] = [];
+    const results: TargetResult[] = [];
     for (const workload of WORKLOADS.filter((w) => w.name.includes(ONLY))) {
       if (workload.run === atftpWindowed && tools.atftp === null) continue;
       process.stdout.write(`\n${workload.name}\n`);
@@ -218,8 +225,14 @@ async function main(): Promise<void> {
         return measure(workload, peer, tools, files, round);
       });
       reports.push(report(workload, peers, samples));
+      const target = workload.target;
+      if (target !== undefined && samples.has('diskless') && samples.has(target.peer)) {
+        const rounds = (name: string): number[] => (samples.get(name) ?? []).map((s) => s.mibps);
+        results.push(targetResult({ name: target.name, peer: target.peer, unit: 'MiB/s', higherIsBetter: true }, rounds('diskless'), rounds(target.peer), { min: target.min }));
+      }
     }
     process.stdout.write(`\nTFTP on loopback, median of ${PAIRS} runs per server, order rotating\n${reports.join('\n')}`);
+    recordResults('tftp', results);
   } finally {
     await Promise.all(peers.map((p) => stopServer(p.server)));
     removeBase();

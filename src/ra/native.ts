@@ -1,6 +1,6 @@
 // The raw ICMPv6 socket of native/ (package diskless-icmpv6, a Node-API addon built by npm's
 // node-gyp at `npm ci`): typed, and loaded lazily so that a missing build is a warning, not a crash.
-import { createRequire } from 'node:module';
+import { loadAddon, type Loaded } from '../lib/native-addon.ts';
 
 declare const handleBrand: unique symbol;
 /** An open socket (an external value owned by the addon). */
@@ -18,29 +18,7 @@ export interface Icmpv6Native {
   close(handle: Icmpv6Handle): void;
 }
 
-export const ADDON_PACKAGE = 'diskless-icmpv6';
-
-function isNative(value: unknown): value is Icmpv6Native {
-  if (typeof value !== 'object' || value === null) return false;
-  return ['open', 'send', 'close'].every((name) => typeof (value as Record<string, unknown>)[name] === 'function');
-}
-
-let cached: { readonly native: Icmpv6Native } | { readonly error: string } | null = null;
-
 /** The addon, or why it cannot be had (in words for a log line). */
-export function loadIcmpv6(): { readonly native: Icmpv6Native } | { readonly error: string } {
-  if (cached !== null) return cached;
-  try {
-    const loaded: unknown = createRequire(import.meta.url)(ADDON_PACKAGE);
-    cached = isNative(loaded) ? { native: loaded } : { error: `${ADDON_PACKAGE} does not export open/send/close` };
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    cached = {
-      error:
-        code === 'MODULE_NOT_FOUND'
-          ? `the native helper is not built (native/, package ${ADDON_PACKAGE}; \`npm rebuild ${ADDON_PACKAGE}\` builds it with g++, make and python3)`
-          : `the native helper did not load: ${err instanceof Error ? err.message : String(err)}`,
-    };
-  }
-  return cached;
+export function loadIcmpv6(): Loaded<Icmpv6Native> {
+  return loadAddon<Icmpv6Native>(null, ['open', 'send', 'close']);
 }

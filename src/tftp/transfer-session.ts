@@ -10,6 +10,7 @@ import { onPacket, onTimeout, startTransfer, transferStats } from './transfer.ts
 import type { ClientPacket, TftpOption } from './wire.ts';
 import { decodeClientPacket, encodeErrorPacket, ErrorCode } from './wire.ts';
 import { WindowSender } from './window-sender.ts';
+import { windowSink } from './batch-send.ts';
 
 export type SessionEnd = Extract<TftpAction, { kind: 'done' | 'failed' }> | { readonly kind: 'aborted'; readonly message: string; readonly stats: ReturnType<typeof transferStats> };
 
@@ -47,7 +48,7 @@ export class TransferSession {
       this.deps.source,
       s.blockSize,
       s.windowSize,
-      (parts, cb) => this.deps.socket.send(parts, this.deps.peer.port, this.deps.peer.address, cb),
+      windowSink(this.deps.socket, this.deps.peer, this.deps.log),
       (err) => this.abort(ErrorCode.NotDefined, 'Read error', `file read failed: ${err.message}`),
       (err) => this.deps.log.debug({ err }, 'DATA send failed'),
     );

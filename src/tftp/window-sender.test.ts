@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { FileSource } from './files.ts';
 import { bufferSource } from './files.ts';
-import { WindowSender } from './window-sender.ts';
-import type { SendDatagram } from './window-sender.ts';
+import { eachDatagram, WindowSender } from './window-sender.ts';
+import type { SendDatagram, SendWindow } from './window-sender.ts';
 
 interface Harness {
   readonly sender: WindowSender;
@@ -35,7 +35,7 @@ function harness(data: Buffer, blockSize: number, windowSize: number, opts: { de
     if (opts.deferSends === true) pending.push(() => cb(null));
     else cb(null);
   };
-  const sender = new WindowSender(source, blockSize, windowSize, send, (e) => errors.push(e), (e) => errors.push(e));
+  const sender = new WindowSender(source, blockSize, windowSize, eachDatagram(send), (e) => errors.push(e), (e) => errors.push(e));
   return { sender, packets, reads, errors, flush: () => pending.splice(0).forEach((f) => f()) };
 }
 
@@ -131,5 +131,29 @@ describe('WindowSender', () => {
     (finishRead as () => void)();
     assert.equal(closed, true);
     assert.equal(h.packets.length, 0);
+  });
+
+  test('a sink that finishes inside the call (the native batch send) keeps the windows in order', () => {
+    const blocks = 1100; // past two read-ahead chunks of 512 blocks
+    const data = randomBytes(blocks * 512 + 100);
+    const packets: Buffer[] = [];
+    let pending: (() => void) | null = null;
+    // The first window completes later (as a Node send would); every other one inside the call,
+    // among them the windows queued behind a chunk refill that the first one's callback pumps.
+    const send: SendWindow = (parts, ends, cb) => {
+      let start = 0;
+      for (const end of ends) {
+        packets.push(Buffer.concat(parts.slice(start, end)));
+        start = end;
+      }
+      if (packets.length === ends.length) pending = () => cb(null);
+      else cb(null);
+    };
+    const sender = new WindowSender(bufferSource(data), 512, 8, send, assert.fail, assert.fail);
+    for (let first = 1; first <= blocks + 1; first += 8) sender.sendRange(first, Math.min(first + 7, blocks + 1));
+    assert.ok(packets.length < blocks, 'the refill waits for the first window to be sent');
+    (pending as (() => void) | null)?.();
+    assert.equal(packets.length, blocks + 1);
+    for (let b = 1; b <= blocks + 1; b++) assert.deepEqual(packets[b - 1], expectedPacket(data, 512, b), `block ${b}`);
   });
 });

@@ -8,6 +8,9 @@
 //
 // A chunk is refilled only once every send from it has completed: until then libuv may still
 // be reading the old bytes (a send queued behind a full socket buffer).
+//
+// The window is handed to the sink whole (batch-send.ts), so that it can leave in one system
+// call where the platform allows.
 import type { FileSource } from './files.ts';
 import { DATA_HEADER_LENGTH, writeDataHeader } from './wire.ts';
 
@@ -15,6 +18,31 @@ import { DATA_HEADER_LENGTH, writeDataHeader } from './wire.ts';
 const MIN_READ_AHEAD_BYTES = 256 * 1024;
 
 export type SendDatagram = (parts: Buffer[], cb: (err: Error | null) => void) => void;
+
+/**
+ * Sends datagrams in order: datagram i is parts[ends[i - 1] .. ends[i] - 1] (ends[-1] = 0).
+ * `cb` runs exactly once, when every datagram has left (possibly before the call returns). The
+ * arrays are the caller's and are reused once the call returns; the Buffers stay untouched
+ * until `cb`.
+ */
+export type SendWindow = (parts: readonly Buffer[], ends: readonly number[], cb: (err: Error | null) => void) => void;
+
+/** A SendWindow over a one-datagram-at-a-time send (Node's dgram; tests). */
+export function eachDatagram(send: SendDatagram): SendWindow {
+  return (parts, ends, cb) => {
+    let pending = ends.length;
+    let firstError: Error | null = null;
+    const done = (err: Error | null): void => {
+      if (err !== null && firstError === null) firstError = err;
+      if (--pending === 0) cb(firstError);
+    };
+    let start = 0;
+    for (const end of ends) {
+      send(parts.slice(start, end), done);
+      start = end;
+    }
+  };
+}
 
 export class WindowSender {
   private readonly chunk: Buffer;
@@ -25,6 +53,10 @@ export class WindowSender {
   private chunkFirst = 1;
   private chunkBytes = 0;
   private readonly queue: Array<[number, number]> = [];
+  /** The window being handed to the sink (reused: the sink copies what it keeps). */
+  private readonly parts: Buffer[] = [];
+  private readonly ends: number[] = [];
+  private emitting = false;
   private reading = false;
   private inflight = 0;
   private closed = false;
@@ -32,14 +64,16 @@ export class WindowSender {
   private readonly onSent = (err: Error | null): void => {
     this.inflight--;
     if (err !== null) this.onSendError(err);
-    if (this.inflight === 0 && this.queue.length > 0) this.pump();
+    // A sink may finish inside the call (a native batch send): then the pump that called emit
+    // goes on by itself, and pumping here would reuse parts/ends under the sink's feet.
+    if (this.inflight === 0 && this.queue.length > 0 && !this.emitting) this.pump();
   };
 
   constructor(
     private readonly source: FileSource,
     private readonly blockSize: number,
     windowSize: number,
-    private readonly send: SendDatagram,
+    private readonly send: SendWindow,
     /** A read failed or came up short (the file changed under us): the transfer must end. */
     private readonly onReadError: (err: Error) => void,
     /** A send failed; retransmission recovers, so this is only worth a log line. */
@@ -98,7 +132,9 @@ export class WindowSender {
       }
       if (this.inflight > 0) return; // onSent pumps again when the last send completes
       this.fill(first);
-      if (!this.reading && !this.chunkHolds(first, last)) {
+      // A synchronous read (a file served from memory) has pumped from its callback already,
+      // and may have moved the chunk on: only a range still waiting here and not held is a bug.
+      if (!this.reading && this.queue[0] === next && !this.chunkHolds(first, last)) {
         this.fail(new Error(`blocks ${first}..${last} lie past the end of the file`)); // a bug, not input
         return;
       }
@@ -132,6 +168,10 @@ export class WindowSender {
 
   private emit(first: number, last: number): void {
     const chunkOffset = (this.chunkFirst - 1) * this.blockSize;
+    const parts = this.parts;
+    const ends = this.ends;
+    parts.length = 0;
+    ends.length = 0;
     for (let block = first; block <= last; block++) {
       const slot = block - this.chunkFirst;
       const header = this.headers[slot];
@@ -142,13 +182,18 @@ export class WindowSender {
       writeDataHeader(header, 0, block);
       const start = (block - 1) * this.blockSize - chunkOffset;
       const length = Math.min(this.blockSize, this.source.size - (block - 1) * this.blockSize);
-      this.inflight++;
-      if (length <= 0) {
-        this.send([header], this.onSent); // RFC 1350: the empty DATA that ends a size-multiple file
-        continue;
-      }
-      const data = (length === this.blockSize ? this.fullBlocks[slot] : undefined) ?? this.chunk.subarray(start, start + length);
-      this.send([header, data], this.onSent);
+      parts.push(header);
+      // RFC 1350: an empty DATA (the header alone) ends a file whose size is a block multiple.
+      if (length > 0) parts.push((length === this.blockSize ? this.fullBlocks[slot] : undefined) ?? this.chunk.subarray(start, start + length));
+      ends.push(parts.length);
+    }
+    if (ends.length === 0) return;
+    this.inflight++;
+    this.emitting = true;
+    try {
+      this.send(parts, ends, this.onSent);
+    } finally {
+      this.emitting = false;
     }
   }
 }

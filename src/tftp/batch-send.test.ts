@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { after, before, describe, test } from 'node:test';
+import pino from 'pino';
+import { loadAddon } from '../lib/native-addon.ts';
+import { batchSendStats, socketFd, windowSink } from './batch-send.ts';
+import type { SendWindow } from './window-sender.ts';
+
+const log = pino({ level: 'silent' });
+
+type Native = NonNullable<Parameters<typeof windowSink>[3]>;
+
+function bound(): Promise<Socket> {
+  const s = createSocket('udp4');
+  return new Promise((resolve) => s.bind(0, '127.0.0.1', () => resolve(s)));
+}
+
+/** A window as the TFTP sender builds it: [header, data] per datagram, the last data shorter. */
+function window(count: number, blockSize: number, lastBytes: number): { parts: Buffer[]; ends: number[]; datagrams: Buffer[] } {
+  const parts: Buffer[] = [];
+  const ends: number[] = [];
+  const datagrams: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const header = Buffer.from([0, 3, 0, i + 1]);
+    const data = randomBytes(i === count - 1 ? lastBytes : blockSize);
+    parts.push(header);
+    if (data.length > 0) parts.push(data);
+    ends.push(parts.length);
+    datagrams.push(Buffer.concat([header, data]));
+  }
+  return { parts, ends, datagrams };
+}
+
+function receive(socket: Socket, count: number): Promise<Buffer[]> {
+  const got: Buffer[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${got.length} of ${count} datagrams arrived`)), 3000);
+    const onMessage = (msg: Buffer): void => {
+      got.push(msg);
+      if (got.length === count) {
+        clearTimeout(timer);
+        socket.off('message', onMessage);
+        resolve(got);
+      }
+    };
+    socket.on('message', onMessage);
+  });
+}
+
+function send(sink: SendWindow, parts: Buffer[], ends: number[]): Promise<Error | null> {
+  return new Promise((resolve) => sink(parts, ends, resolve));
+}
+
+describe('windowSink', () => {
+  let rx: Socket;
+  let tx: Socket;
+  before(async () => {
+    rx = await bound();
+    tx = await bound();
+  });
+  after(() => {
+    rx.close();
+    tx.close();
+  });
+  const peer = (): { address: string; port: number } => ({ address: '127.0.0.1', port: rx.address().port });
+
+  test('the socket fd is visible (else every window falls back to Node, slower but correct)', () => {
+    const fd = socketFd(tx);
+    assert.equal(typeof fd, 'number');
+  });
+
+  test('the native helper puts a window on the wire byte for byte, in order, in one segmented send', async (t) => {
+    const loaded = loadAddon<Native>('udp_batch', ['sendSegmented', 'sendEach']);
+    if (!('native' in loaded)) {
+      t.skip(`native helper not available: ${loaded.error}`);
+      return;
+    }
+    for (const [count, last] of [
+      [16, 1000],
+      [16, 0],
+      [1, 7],
+      [50, 1468], // more than one IP packet of 1472-byte datagrams: split into batches
+    ] as const) {
+      const w = window(count, 1468, last);
+      const before = batchSendStats.segmented;
+      const arriving = receive(rx, count);
+      assert.equal(await send(windowSink(tx, peer(), log, loaded.native), w.parts, w.ends), null);
+      const got = await arriving;
+      assert.deepEqual(got, w.datagrams, `${count} datagrams, last ${last} bytes of data`);
+      assert.ok(batchSendStats.segmented > before, 'sent segmented');
+    }
+  });
+
+  test('sendEach takes over when segmentation is refused, and Node when the send buffer is full', async () => {
+    const calls: string[] = [];
+    const w = window(6, 512, 100);
+    const fake: Native = {
+      sendSegmented: () => {
+        calls.push('segmented');
+        throw Object.assign(new Error('sendmsg: Input/output error'), { code: 'EIO' });
+      },
+      sendEach: (fd, parts, ends, address, port) => {
+        calls.push(`each ${ends.length}`);
+        // Sends the first two for real, then "EAGAIN": the rest must go through Node.
+        let start = 0;
+        for (const end of ends.slice(0, 2)) {
+          tx.send(Buffer.concat(parts.slice(start, end)), port, address);
+          start = end;
+        }
+        return Math.min(2, ends.length);
+      },
+    };
+    const arriving = receive(rx, 6);
+    const sink = windowSink(tx, peer(), log, fake);
+    assert.equal(await send(sink, w.parts, w.ends), null);
+    const got = await arriving;
+    assert.deepEqual(
+      got.map((d) => d.readUInt16BE(2)),
+      [1, 2, 3, 4, 5, 6],
+    );
+    assert.deepEqual(got, w.datagrams);
+    assert.deepEqual(calls, ['segmented', 'each 6']);
+    // Segmentation stays off for this transfer after a refusal.
+    const again = window(2, 512, 512);
+    const arriving2 = receive(rx, 2);
+    assert.equal(await send(sink, again.parts, again.ends), null);
+    assert.deepEqual(await arriving2, again.datagrams);
+    assert.deepEqual(calls, ['segmented', 'each 6', 'each 2']);
+  });
+
+  test('a send error that is not about segmentation reaches the callback', async () => {
+    const fake: Native = {
+      sendSegmented: () => {
+        throw Object.assign(new Error('sendmsg: Network is unreachable'), { code: 'ENETUNREACH' });
+      },
+      sendEach: () => 0,
+    };
+    const w = window(3, 512, 10);
+    const err = await send(windowSink(tx, peer(), log, fake), w.parts, w.ends);
+    assert.match(String(err), /unreachable/);
+  });
+
+  test('without the helper, every datagram goes through Node', async () => {
+    const w = window(5, 512, 3);
+    const arriving = receive(rx, 5);
+    const before = batchSendStats.viaNode;
+    assert.equal(await send(windowSink(tx, peer(), log, null), w.parts, w.ends), null);
+    assert.deepEqual(await arriving, w.datagrams);
+    assert.equal(batchSendStats.viaNode, before, 'the plain Node sink does not count as a fallback');
+  });
+});
