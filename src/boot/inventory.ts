@@ -14,9 +14,23 @@ export interface BootContext {
 
 /** Lower-case, colon-separated: the one MAC spelling used inside diskless. */
 export function normalizeMac(mac: string): string | null {
+  // The DHCP server asks for every packet with a MAC it formatted itself: answer that at once.
+  if (isCanonicalMac(mac)) return mac;
   const hex = mac.toLowerCase().replace(/[^0-9a-f]/g, '');
   if (hex.length !== 12) return null;
   return hex.match(/../g)?.join(':') ?? null;
+}
+
+/** aa:bb:cc:dd:ee:ff with lowercase hex digits. */
+function isCanonicalMac(mac: string): boolean {
+  if (mac.length !== 17) return false;
+  for (let i = 0; i < 17; i++) {
+    const c = mac.charCodeAt(i);
+    if (i % 3 === 2) {
+      if (c !== 0x3a) return false;
+    } else if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
 }
 
 export { defaultInitiatorIqn };

@@ -1,10 +1,12 @@
 // Positioned reads and writes on one raw fd, callback style (the I/O hot path: no promise per
 // request). As in ../file-device.ts, small transfers on a memory file system run
-// synchronously: a memcpy there costs less than the thread-pool round trip. Completion is
+// synchronously: a memcpy there costs less than the thread-pool round trip; elsewhere reads of
+// cached data are served on the event loop too (../cached-read.ts). Completion is
 // always asynchronous, so callers finish their bookkeeping before `done` runs.
 import fs from 'node:fs';
 import type { Done } from '../block-device.ts';
-import { readFully, readFullySync, writeFully, writeFullySync } from '../positioned-io.ts';
+import { readFullyCached } from '../cached-read.ts';
+import { readFullySync, writeFully, writeFullySync } from '../positioned-io.ts';
 
 export { errnoError } from '../positioned-io.ts';
 
@@ -20,7 +22,7 @@ export class FileIo {
   /** Fills all of `target` from `position`; bytes past end of file read as zeros. */
   read(target: Buffer, position: number, done: Done): void {
     if (target.length > 0 && target.length <= this.syncReadMaxBytes) return process.nextTick(done, readFullySync(this.fd, target, position));
-    readFully(this.fd, target, position, done);
+    readFullyCached(this.fd, target, position, done);
   }
 
   /** Writes all of `source` at `position`, looping on short writes. */
