@@ -156,6 +156,8 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
       events,
     },
     leases: () => dhcp?.leases() ?? [],
+    scriptSecretsTo: config.http.scriptSecretsTo,
+    boundAddress: (mac) => dhcp?.boundAddress(mac) ?? null,
     events,
     onEvent: (e) => events.record({ mac: e.mac, ip: e.client, kind: 'script', outcome: e.outcome, detail: {} }),
     context: (hostSeen) => ({ server: config.advertise ?? hostSeen, iscsiPort, httpPort }),

@@ -115,6 +115,13 @@ export const configSchema = z.object({
       apiToken: z.string().min(8).optional(),
       /** Reads of /api/ need the token too (Authorization: Bearer, or ?token= for EventSource). */
       protectReads: z.boolean().default(false),
+      /**
+       * Who gets a /boot.ipxe script that carries a CHAP secret. lease-holder: when this
+       * server's DHCP has bound an address to the machine's MAC, only a request from that
+       * address (or from this host) gets it, others get 403; with no such lease it is served as
+       * to anyone. anyone: whoever asks with the MAC.
+       */
+      scriptSecretsTo: z.enum(['lease-holder', 'anyone']).default('lease-holder'),
     })
     .prefault({}),
   targets: z.array(targetConfig).default([]),

@@ -58,6 +58,7 @@ const NORMAL_CLOSE = new Set(['ok', 'logout', 'peer closed the connection']);
 const SCRIPT_FAILURES = /** @type {Readonly<Record<string, string>>} */ ({
   'not-registered': 'not registered: add this MAC as a machine',
   ignored: 'ignored: unknown machines get no boot answer',
+  refused: 'refused: the script carries a CHAP secret and went only to the address leased to this machine',
 });
 
 /** @param {BootEvent} event @returns {boolean} whether this step went as it should */

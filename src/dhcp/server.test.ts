@@ -128,3 +128,28 @@ test('proxy mode answers a PXE REQUEST on the 4011 port at its source, with the 
     await server.close();
   }
 });
+
+test('boundAddress: the address bound to a MAC now; none once expired, released or never leased', async () => {
+  const ports = nextPorts();
+  let nowMs = Date.now();
+  const server = await startDhcpServer(options(ports, { now: () => nowMs }));
+  const client = await clientSocket(ports.client);
+  try {
+    const mac = '52:54:00:00:00:07';
+    assert.equal(server.boundAddress(mac), null, 'nothing leased yet');
+    const ack = await exchange(client, buildRequest({ type: MessageType.Request, ciaddr: '127.0.0.7', mac }), ports.dhcp);
+    assert.equal(ack.yiaddr, '127.0.0.7');
+    assert.equal(server.boundAddress(mac), '127.0.0.7');
+    assert.equal(server.boundAddress('52:54:00:00:00:08'), null, 'another MAC');
+    nowMs += 601_000;
+    assert.equal(server.boundAddress(mac), null, 'the 600 s lease has expired');
+    nowMs -= 601_000;
+    client.send(encodeDhcpMessage(buildRequest({ type: MessageType.Release, ciaddr: '127.0.0.7', mac })), ports.dhcp, '127.0.0.1');
+    const deadline = Date.now() + 2000;
+    while (server.boundAddress(mac) !== null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(server.boundAddress(mac), null, 'released');
+  } finally {
+    client.close();
+    await server.close();
+  }
+});

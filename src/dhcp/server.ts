@@ -97,6 +97,11 @@ export interface DhcpServer {
   readonly serverAddress: string;
   readonly stats: Readonly<DhcpStats>;
   leases(): readonly Lease[];
+  /**
+   * The address bound to this MAC now (acknowledged, not expired, not released), or null.
+   * Read-only: for HTTP, which gives a script with CHAP secrets only to that address.
+   */
+  boundAddress(mac: string): string | null;
   close(): Promise<void>;
 }
 
@@ -374,6 +379,10 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     serverAddress,
     stats,
     leases: () => table.all(),
+    boundAddress: (mac) => {
+      const lease = table.byMac(mac);
+      return lease !== undefined && lease.state === 'bound' && lease.expiresAtMs > now() ? lease.ip : null;
+    },
     async close(): Promise<void> {
       closing = true;
       await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));

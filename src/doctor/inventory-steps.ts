@@ -5,6 +5,7 @@ import type { Credentials, MachineScript, SanDisk } from '../boot/boot-entry.ts'
 import type { BootEntryConfig, Config, MenuConfig } from '../config/schema.ts';
 import type { DoctorStep } from './checklist.ts';
 import { closestName } from './closest-name.ts';
+import { initiatorAllowed } from '../iscsi/target-directory.ts';
 
 /** What the doctor needs to know of an exported target (see run-doctor.ts's adapter). */
 export interface TargetView {
@@ -148,7 +149,9 @@ export function targetStep(input: TargetCheckInput): DoctorStep {
     };
   }
   const allowed = target.allowedInitiators;
-  if (allowed !== null && !allowed.includes(input.initiatorIqn)) {
+  // The login's own check (names compared as iSCSI names, RFC 3722), so the doctor predicts
+  // exactly the refusals the portal makes.
+  if (allowed !== null && !initiatorAllowed(target, input.initiatorIqn)) {
     return {
       ...base,
       status: 'fail',

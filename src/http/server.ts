@@ -24,6 +24,7 @@ import { registerWarningsRoute } from './warnings-route.ts';
 import { registerExplainRoute } from './explain-route.ts';
 import { registerCaptureRoutes } from './capture-route.ts';
 import { VERSION } from '../version.ts';
+import { scriptAccess, type ScriptSecretsTo } from './script-access.ts';
 
 export interface HttpDeps {
   readonly inventory: Inventory;
@@ -49,6 +50,10 @@ export interface HttpDeps {
   readonly warnings?: LiveWarnings;
   /** Per-machine packet captures, for /api/machines/:ref/capture. */
   readonly capture?: CaptureService;
+  /** Who gets a script that carries CHAP secrets (http.scriptSecretsTo); default lease-holder. */
+  readonly scriptSecretsTo?: ScriptSecretsTo;
+  /** The address this server's DHCP has bound to the MAC now, or null (no DHCP, proxy mode, no lease). */
+  boundAddress?(mac: string): string | null;
 }
 
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
@@ -70,6 +75,23 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
       return `#!ipxe\necho diskless: "${given.replace(/[^0-9A-Za-z:-]/g, '?')}" is not a MAC address\nshell\n`;
     }
     const script = deps.inventory.script(mac, ctx);
+    if (script !== null) {
+      // A script with the machine's CHAP secret in it goes, with http.scriptSecretsTo
+      // lease-holder, only to the address this server leased to that MAC (script-access.ts).
+      const access = scriptAccess({
+        policy: deps.scriptSecretsTo ?? 'lease-holder',
+        carriesSecret: script.identity.chap !== undefined || script.identity.mutualChap !== undefined,
+        leaseAddress: deps.boundAddress?.(mac) ?? null,
+        remoteAddress: request.socket.remoteAddress,
+        localAddress: request.socket.localAddress,
+      });
+      if (!access.allowed) {
+        request.log.warn({ client: access.client, mac, leaseAddress: access.leaseAddress }, 'boot script refused: it carries a CHAP secret and the request is not from the address leased to this MAC (http.scriptSecretsTo: lease-holder)');
+        deps.onEvent?.({ mac, kind: 'script', client: request.ip, outcome: 'refused' });
+        reply.code(403);
+        return `diskless: the boot script of ${mac} carries its iSCSI CHAP secret, so it is given only to the address this server's DHCP leased to that machine, and this request (from ${access.client}) does not come from it.\nBoot the machine from the network to get its script, or fetch it on the server itself; to give such scripts to anyone who asks, set http.scriptSecretsTo: anyone.\n`;
+      }
+    }
     const outcome = script !== null ? 'served' : deps.inventory.unknownMachines === 'ignore' ? 'ignored' : 'not-registered';
     request.log.info({ client: request.ip, mac, outcome }, 'boot script');
     deps.onEvent?.({ mac, kind: 'script', client: request.ip, outcome });

@@ -27,8 +27,8 @@ export interface ChapChallenge {
 /** Source of random bytes; node:crypto's randomBytes in production, a fixed stream in tests. */
 export type RandomBytes = (length: number) => Buffer;
 
-function authFailure(code: string, message: string, keys: ReadonlyArray<readonly [string, string]> = []): LoginError {
-  return new LoginError(LoginStatus.AuthenticationFailure, code, message, keys);
+function authFailure(code: string, message: string): LoginError {
+  return new LoginError(LoginStatus.AuthenticationFailure, code, message);
 }
 
 export function createChallenge(random: RandomBytes): ChapChallenge {
@@ -58,12 +58,14 @@ export function verifyChapResponse(id: number, secret: string | Buffer, challeng
 
 /**
  * Pick the algorithm from the initiator's CHAP_A list (RFC 7143 12.1.3). Only MD5 (5) is
- * supported; anything else is an authentication failure answered with CHAP_A=Reject.
+ * supported; anything else is an authentication failure. RFC 7143 12.1.3: "the target MUST
+ * answer with a Login reject with the 'Authentication Failure' status or reply with CHAP_A=<A>
+ * CHAP_I=<I> CHAP_C=<C>": the reject is the answer, there is no CHAP_A=Reject.
  */
 export function selectChapAlgorithm(value: string): number {
   const offered = value.split(',').map((s) => s.trim());
   if (offered.includes(String(CHAP_ALGORITHM_MD5))) return CHAP_ALGORITHM_MD5;
-  throw authFailure('CHAP_ALGORITHM_UNSUPPORTED', `CHAP_A=${value.slice(0, 64)} does not offer MD5 (5)`, [['CHAP_A', 'Reject']]);
+  throw authFailure('CHAP_ALGORITHM_UNSUPPORTED', `CHAP_A=${value.slice(0, 64)} does not offer MD5 (5)`);
 }
 
 /** CHAP_I is a numerical value, decimal or 0x-hex (RFC 7143 section 6.1), within 0..255. */

@@ -33,18 +33,20 @@ export interface AuthRequirements {
 /** Keys that belong to the security stage only (RFC 7143 12.1 and 12.1.3). */
 export const SECURITY_KEYS: ReadonlySet<string> = new Set(['AuthMethod', 'CHAP_A', 'CHAP_I', 'CHAP_C', 'CHAP_N', 'CHAP_R']);
 
-function authFailure(code: string, message: string, keys: ReadonlyArray<readonly [string, string]> = []): LoginError {
-  return new LoginError(LoginStatus.AuthenticationFailure, code, message, keys);
+function authFailure(code: string, message: string): LoginError {
+  return new LoginError(LoginStatus.AuthenticationFailure, code, message);
 }
 
-/** RFC 7143 12.1: answer the first method we can do; a CHAP target accepts nothing else. */
+/**
+ * RFC 7143 12.1: answer the first method we can do; a CHAP target accepts nothing else. None
+ * acceptable ends the login (0x0201) rather than answering AuthMethod=Reject: RFC 7143 6.2.1
+ * lets the acceptor of a list either answer Reject or end the negotiation.
+ */
 export function chooseAuthMethod(offered: string, requirements: AuthRequirements): 'CHAP' | 'None' {
   const methods = offered.split(',');
   const wanted = requirements.incoming === null ? 'None' : 'CHAP';
   if (methods.includes(wanted)) return wanted;
-  throw authFailure('AUTH_METHOD_REJECTED', `AuthMethod=${offered.slice(0, 64)} does not include ${wanted}`, [
-    ['AuthMethod', 'Reject'],
-  ]);
+  throw authFailure('AUTH_METHOD_REJECTED', `AuthMethod=${offered.slice(0, 64)} does not include ${wanted}`);
 }
 
 export interface SecurityStepResult {

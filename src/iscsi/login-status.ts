@@ -47,18 +47,17 @@ export function describeLoginStatus(status: LoginStatus): string {
 
 /**
  * A login that must end with a non-zero status. `code` names the failure site (iPXE style:
- * each site gets its own code), `status` is what the Login Response carries, and `keys` are
- * any key=value answers that explain the failure (e.g. AuthMethod=Reject).
+ * each site gets its own code) and `message` says why, both for logs and the boot timeline
+ * only; `status` is all the Login Response carries. A login reject has no text keys (no
+ * AuthMethod=Reject, no CHAP_A=Reject): see `failed` in login.ts for the RFC 7143 reasoning.
  */
 export class LoginError extends DisklessError {
   readonly status: LoginStatus;
-  readonly keys: ReadonlyArray<readonly [string, string]>;
 
-  constructor(status: LoginStatus, code: string, message: string, keys: ReadonlyArray<readonly [string, string]> = []) {
+  constructor(status: LoginStatus, code: string, message: string) {
     super(code, message);
     this.name = 'LoginError';
     this.status = status;
-    this.keys = keys;
   }
 
   /** The only mapping from a login failure to the Login Response status bytes. */

@@ -7,6 +7,8 @@ import { createLogin, step } from './login.ts';
 import { loginStatusCode } from './login-status.ts';
 import type { KeyValue } from './negotiation.ts';
 import { DEFAULT_TARGET_POLICY } from './negotiation.ts';
+import { answerSendTargets } from './send-targets.ts';
+import { initiatorAllowed, normalizeIscsiName, sameIscsiName, TargetDirectory, type ExportedTarget } from './target-directory.ts';
 
 const INITIATOR = 'iqn.2010-04.org.ipxe:host1';
 const OPEN = 'iqn.2024-01.dev.diskless:open';
@@ -332,7 +334,9 @@ describe('login: successful logins', () => {
 
 describe('login: failures', () => {
   const open = (): LoginState => createLogin(config(), counterRandom());
-  // [name, requests, expected status, expected keys in the failing response]
+  // [name, requests, expected status, expected keys in the failing response]. A login reject
+  // carries none: RFC 7143 12.1.3 answers with "a Login reject with 'Authentication Failure'
+  // status", not with AuthMethod=Reject or CHAP_A=Reject (see failed() in login.ts).
   const table: Array<[string, Array<LoginStepRequest | ((p: LoginStep) => LoginStepRequest)>, number, KeyValue[]?]> = [
     ['missing InitiatorName', [req(0, 1, true, [['TargetName', OPEN], ['AuthMethod', 'None']])], 0x0207],
     ['missing TargetName (Normal)', [req(0, 1, true, [['InitiatorName', INITIATOR], ['AuthMethod', 'None']])], 0x0207],
@@ -354,11 +358,11 @@ describe('login: failures', () => {
     // CHAP cannot be bypassed
     ['CHAP target entered at the operational stage', [req(1, 3, true, names(CHAP))], 0x0201],
     ['CHAP target without AuthMethod', [req(0, 1, true, names(CHAP))], 0x0201],
-    ['CHAP target, AuthMethod=None', [req(0, 1, true, [...names(CHAP), ['AuthMethod', 'None']])], 0x0201, [['AuthMethod', 'Reject']]],
-    ['non-CHAP target, AuthMethod=CHAP only', [req(0, 1, true, [...names(OPEN), ['AuthMethod', 'CHAP']])], 0x0201, [['AuthMethod', 'Reject']]],
+    ['CHAP target, AuthMethod=None', [req(0, 1, true, [...names(CHAP), ['AuthMethod', 'None']])], 0x0201, []],
+    ['non-CHAP target, AuthMethod=CHAP only', [req(0, 1, true, [...names(OPEN), ['AuthMethod', 'CHAP']])], 0x0201, []],
     ['jump to operational after AuthMethod=CHAP', [req(0, 1, true, [...names(CHAP), ['AuthMethod', 'CHAP']]), req(1, 3, true, IPXE_OPERATIONAL)], 0x0201],
     ['no CHAP_A after AuthMethod=CHAP', [req(0, 1, true, [...names(CHAP), ['AuthMethod', 'CHAP']]), req(0, 1, true, [])], 0x0201],
-    ['CHAP_A without MD5', [req(0, 1, true, [...names(CHAP), ['AuthMethod', 'CHAP']]), req(0, 1, true, [['CHAP_A', '6,7']])], 0x0201, [['CHAP_A', 'Reject']]],
+    ['CHAP_A without MD5', [req(0, 1, true, [...names(CHAP), ['AuthMethod', 'CHAP']]), req(0, 1, true, [['CHAP_A', '6,7']])], 0x0201, []],
     [
       'transit after the challenge without answering it',
       [req(0, 1, true, [...names(CHAP), ['AuthMethod', 'CHAP']]), req(0, 1, true, [['CHAP_A', '5']]), req(0, 1, true, [])],
@@ -380,7 +384,9 @@ describe('login: failures', () => {
       assert.equal(status(st), expected);
       assert.equal(st.response.transit, false);
       assert.ok(st.error !== undefined);
-      if (keys !== undefined) assert.deepEqual(st.response.keys, keys);
+      // Every reject is the status alone: no keys, T=0, NSG=0 (reserved when T=0).
+      assert.deepEqual(st.response.keys, keys ?? []);
+      assert.equal(st.response.nsg, 0);
     });
   }
 
@@ -466,6 +472,7 @@ describe('login property', () => {
             failedOnce = true;
             assert.notEqual(code, 0);
             assert.equal(st.response.transit, false);
+            assert.deepEqual(st.response.keys, [], 'a login reject carries no keys');
           } else {
             assert.equal(code, 0);
           }
@@ -482,5 +489,68 @@ describe('login property', () => {
       }),
       { numRuns: Number(process.env.FC_RUNS ?? 1000) },
     );
+  });
+});
+
+describe('login and discovery agree on who may use a target (one iSCSI name comparison)', () => {
+  // The allow-list entry as an administrator might type it, and initiator names in other
+  // spellings. RFC 3722 (stringprep for iSCSI names): table B.1 maps to nothing, B.2 folds case,
+  // NFKC; so the first four are the same name as the entry, the last three are not.
+  const ALLOWED = 'IQN.2026-11.Org.Example:PC1';
+  const spellings: Array<[string, boolean]> = [
+    ['iqn.2026-11.org.example:pc1', true],
+    ['IQN.2026-11.ORG.EXAMPLE:PC1', true],
+    ['iqn.2026-11.org.example:pc\u00ad1', true],
+    ['\uff49\uff51\uff4e.2026-11.org.example:pc1', true],
+    ['iqn.2026-11.org.example:pc1 ', false],
+    ['iqn.2026-11.org.example:pc10', false],
+    ['iqn.2026-11.org.example:pc', false],
+  ];
+  const TARGET = 'iqn.2026-11.org.example:disk';
+  const info: TargetLoginInfo = { name: TARGET, chap: null, mutualChap: null, allowedInitiators: [ALLOWED] };
+  const exported: ExportedTarget = { name: TARGET, alias: null, device: { execute: () => undefined, reset: () => undefined, hasLun: () => true }, chap: null, mutualChap: null, allowedInitiators: [ALLOWED] };
+  const cfg: LoginConfig = { portalGroupTag: 1, lookupTarget: (name) => (sameIscsiName(name, TARGET) ? info : null), discoveryAuth: null, policy: DEFAULT_TARGET_POLICY };
+  const portals = [{ address: '10.0.0.1', port: 3260, portalGroupTag: 1 }];
+
+  for (const [initiator, allowed] of spellings) {
+    it(`${JSON.stringify(initiator)}: login ${allowed ? 'succeeds' : 'is refused (0x0202)'} and discovery ${allowed ? 'lists' : 'hides'} the target`, () => {
+      const login = run(
+        createLogin(cfg, counterRandom()),
+        req(0, 1, true, [['InitiatorName', initiator], ['TargetName', TARGET], ['AuthMethod', 'None']]),
+        req(1, 3, true, IPXE_OPERATIONAL),
+      );
+      const loggedIn = last(login).outcome === 'complete';
+      if (!allowed) assert.equal(status(login[0] ?? assert.fail()), 0x0202);
+      const listed = answerSendTargets('All', 'Discovery', null, initiator, [exported], portals).some(([k, v]) => k === 'TargetName' && v === TARGET);
+      const byName = answerSendTargets(TARGET.toUpperCase(), 'Discovery', null, initiator, [exported], portals).length > 0;
+      assert.equal(loggedIn, allowed, 'login');
+      assert.equal(listed, allowed, 'SendTargets=All');
+      assert.equal(byName, allowed, 'SendTargets=<name>, the name in another case');
+      assert.equal(initiatorAllowed(info, initiator), allowed, 'the shared check');
+    });
+  }
+
+  it('a random name: login and discovery give the same verdict', () => {
+    const letter = fc.constantFrom('a', 'A', 'q', 'Q', '1', ':', '.', '-', '\u00ad', '\u200b', '\uff41', ' ');
+    fc.assert(
+      fc.property(fc.array(letter, { minLength: 1, maxLength: 6 }), fc.array(letter, { minLength: 1, maxLength: 6 }), (a, b) => {
+        const entry = `iqn.2026-11.x:${a.join('')}`;
+        const who = `iqn.2026-11.x:${b.join('')}`;
+        const t: TargetLoginInfo = { name: TARGET, chap: null, mutualChap: null, allowedInitiators: [entry] };
+        const c: LoginConfig = { ...cfg, lookupTarget: () => t };
+        const login = step(createLogin(c, counterRandom()), req(0, 1, true, [['InitiatorName', who], ['TargetName', TARGET], ['AuthMethod', 'None']]));
+        const listed = answerSendTargets('All', 'Discovery', null, who, [{ ...exported, allowedInitiators: [entry] }], portals).length > 0;
+        assert.equal(login.outcome !== 'failed', listed);
+      }),
+      { numRuns: Number(process.env.FC_RUNS ?? 500) },
+    );
+  });
+
+  it('the target directory finds a target by any spelling of its name', () => {
+    const directory = new TargetDirectory([exported]);
+    assert.equal(directory.get('IQN.2026-11.ORG.EXAMPLE:DISK')?.name, TARGET);
+    assert.equal(directory.get('iqn.2026-11.org.example:di\u00adsk')?.name, TARGET);
+    assert.equal(directory.get('iqn.2026-11.org.example:disk2'), null);
+    assert.equal(normalizeIscsiName('\u3381'), 'na', 'NFKC output is folded too (RFC 3722 table B.2)');
   });
 });

@@ -8,6 +8,7 @@ import { processSecurityKeys, SECURITY_KEYS } from './login-security.ts';
 import { LoginError, LoginStatus } from './login-status.ts';
 import type { KeyValue, NegotiatedParams, NegotiateOptions, NegotiationState, SessionType, TargetNegotiationPolicy } from './negotiation.ts';
 import { createNegotiation, negotiatedParams, negotiateKeys } from './negotiation.ts';
+import { initiatorAllowed } from './target-directory.ts';
 
 export type { ChapCredentials, RandomBytes } from './chap.ts';
 
@@ -26,7 +27,7 @@ export interface TargetLoginInfo {
   readonly chap: ChapCredentials | null;
   /** Outgoing CHAP: how the target authenticates itself when the initiator asks (mutual). */
   readonly mutualChap: ChapCredentials | null;
-  /** Initiator names allowed to log in; null = any. */
+  /** Initiator names allowed to log in; null = any. Compared as iSCSI names (initiatorAllowed). */
   readonly allowedInitiators: readonly string[] | null;
 }
 
@@ -146,11 +147,21 @@ function respond(csg: number, transit: boolean, nsg: number, keys: KeyValue[], s
   };
 }
 
+/**
+ * A login reject: the status and nothing else. RFC 7143 11.13.5: the Status-Class alone tells the
+ * initiator what happened (the Status-Detail refines it), and both sides then close the
+ * connection, so keys in a reject could never be acted on. RFC 7143 12.1.3 answers a failed or
+ * impossible CHAP step with "a Login reject with 'Authentication Failure' status" and RFC 7143
+ * 6.2.1 lets an acceptor end the negotiation instead of answering Reject. No keys also means a
+ * reject in the security stage cannot tell an unauthenticated initiator which part failed (the
+ * method, the algorithm, the user name or the response): they all read 0x0201 and nothing else.
+ * T=0 and NSG=0: NSG is reserved when T is 0 (RFC 7143 11.12.3), and reserved fields are sent as 0
+ * (RFC 7143 section 11).
+ */
 function failed(state: LoginState, request: LoginStepRequest, error: LoginError): LoginStep {
-  const keys: KeyValue[] = error.keys.map(([k, v]) => [k, v]);
   return {
     state: { ...state, outcome: 'failed', failure: error.status, pending: [], pendingCsg: null },
-    response: respond(request.csg, false, 0, keys, error.status),
+    response: respond(request.csg, false, 0, [], error.status),
     outcome: 'failed',
     error,
   };
@@ -225,7 +236,9 @@ function identify(config: LoginConfig, request: LoginStepRequest, keys: Readonly
   if (!isName(targetName)) throw initiatorError('LOGIN_TARGET_NAME_INVALID', 'malformed TargetName');
   const target = config.lookupTarget(targetName);
   if (target === null) throw new LoginError(LoginStatus.NotFound, 'LOGIN_TARGET_NOT_FOUND', `no target ${targetName}`);
-  if (target.allowedInitiators !== null && !target.allowedInitiators.includes(initiatorName)) {
+  // The same check SendTargets filters with (send-targets.ts), names compared after RFC 3722
+  // stringprep: a spelling that discovery shows the target to is one that may log in to it.
+  if (!initiatorAllowed(target, initiatorName)) {
     throw new LoginError(LoginStatus.AuthorizationFailure, 'LOGIN_INITIATOR_NOT_ALLOWED', `${initiatorName} may not use ${targetName}`);
   }
   return { ...common, sessionType: 'Normal', targetName, target, auth: { incoming: target.chap, outgoing: target.mutualChap } };

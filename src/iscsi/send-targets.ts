@@ -1,6 +1,6 @@
 // SendTargets (RFC 7143 section 13.3 and appendix C): what a discovery (or normal) session
 // learns about the targets it may reach. Pure: the caller supplies the portals.
-import { initiatorAllowed, type ExportedTarget } from './target-directory.ts';
+import { initiatorAllowed, sameIscsiName, type ExportedTarget } from './target-directory.ts';
 
 export interface Portal {
   /** Address as it goes into TargetAddress: an IPv4 literal, or an IPv6 literal in brackets. */
@@ -17,7 +17,9 @@ export function formatTargetAddress(portal: Portal): string {
 /**
  * Answers `SendTargets=<value>`. "All" is only allowed in discovery sessions; a target name lists
  * that target; an empty value in a normal session means the session's own target (RFC 7143
- * section 13.3). Targets the initiator may not log in to are not revealed.
+ * section 13.3). Targets the initiator may not log in to are not revealed: the filter is the
+ * same initiatorAllowed() the login applies, so discovery never lists a target whose login
+ * would fail with 0x0202, nor hides one whose login would succeed.
  */
 export function answerSendTargets(
   value: string,
@@ -34,7 +36,7 @@ export function answerSendTargets(
   } else {
     const name = value === '' ? sessionTarget : value;
     if (name === null) return [];
-    wanted = targets.filter((t) => t.name.toLowerCase() === name.toLowerCase());
+    wanted = targets.filter((t) => sameIscsiName(t.name, name));
   }
   const pairs: Array<[string, string]> = [];
   for (const target of wanted) {

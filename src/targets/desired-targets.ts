@@ -6,6 +6,7 @@ import type { Disk } from '../store/repositories/disks.ts';
 import type { Image } from '../store/repositories/images.ts';
 import type { Target } from '../store/repositories/targets.ts';
 import type { DesiredTarget } from './live-targets.ts';
+import { normalizeIscsiName } from '../iscsi/target-directory.ts';
 
 export interface DesiredTargets {
   readonly targets: DesiredTarget[];
@@ -25,13 +26,14 @@ export function desiredTargets(fromConfig: readonly TargetConfig[], fromStore: r
     allowedInitiators: t.initiators ?? null,
     luns: t.luns.map((l) => ({ lun: l.lun, path: l.path, readOnly: l.readOnly, productId: t.alias ?? 'disk' })),
   }));
-  const seen = new Set(targets.map((t) => t.name.toLowerCase()));
+  // Two spellings of one iSCSI name are one target (the portal's directory keys them alike).
+  const seen = new Set(targets.map((t) => normalizeIscsiName(t.name)));
   for (const t of fromStore) {
-    if (seen.has(t.iqn.toLowerCase())) {
+    if (seen.has(normalizeIscsiName(t.iqn))) {
       problems.push(`target ${t.iqn} is both in the configuration file and in the store; the configuration file's is exported`);
       continue;
     }
-    seen.add(t.iqn.toLowerCase());
+    seen.add(normalizeIscsiName(t.iqn));
     const luns = [];
     for (const l of t.luns) {
       const disk = byName.get(l.disk);

@@ -5,6 +5,7 @@
 // LUNs) before the old files are closed, so no in-flight I/O lands on a closed descriptor.
 import type { Logger } from 'pino';
 import type { ExportedTarget, TargetDirectory, Credentials } from '../iscsi/target-directory.ts';
+import { normalizeIscsiName } from '../iscsi/target-directory.ts';
 import { BlockLogicalUnit } from '../scsi/logical-unit.ts';
 import { LunTable } from '../scsi/target-device.ts';
 import type { BlockDevice } from '../storage/block-device.ts';
@@ -85,7 +86,8 @@ export class LiveTargets implements DiskControl {
 
   async #sync(desired: readonly DesiredTarget[]): Promise<SyncReport> {
     const report: SyncReport = { added: [], changed: [], removed: [], failed: [] };
-    const wanted = new Map(desired.map((t) => [t.name.toLowerCase(), t]));
+    // Keyed as the directory keys targets, so a change of spelling is not a removal and an add.
+    const wanted = new Map(desired.map((t) => [normalizeIscsiName(t.name), t]));
     for (const [key, current] of this.#exported) {
       if (wanted.has(key)) continue;
       const name = this.#opts.directory.get(key)?.name ?? key;
@@ -148,7 +150,7 @@ export class LiveTargets implements DiskControl {
    */
   resetForBoot(targetName: string): Promise<number[]> {
     const run = this.#queue.then(async () => {
-      const key = targetName.toLowerCase();
+      const key = normalizeIscsiName(targetName);
       const current = this.#exported.get(key);
       const reset = current?.target.luns.filter((l) => l.discardOnReboot === true && l.basePath !== undefined) ?? [];
       const resetOverlay = this.#opts.resetOverlay;

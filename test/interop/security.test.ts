@@ -29,9 +29,12 @@ const CHAP_IQN = 'iqn.2026-11.org.diskless.sec:chap';
 const MUTUAL_IQN = 'iqn.2026-11.org.diskless.sec:mutual';
 const ACL_A = 'iqn.2026-11.org.diskless.sec:only-a';
 const ACL_B = 'iqn.2026-11.org.diskless.sec:only-b';
+/** Its allow-list entry is typed in upper case: the same iSCSI name as INIT_C (RFC 3722). */
+const ACL_C = 'iqn.2026-11.org.diskless.sec:only-c';
 const OPEN_IQN = 'iqn.2026-11.org.diskless.sec:open';
 const INIT_A = 'iqn.2026-11.org.diskless.sec:initiator-a';
 const INIT_B = 'iqn.2026-11.org.diskless.sec:initiator-b';
+const INIT_C = 'iqn.2026-11.org.diskless.sec:initiator-c';
 const CHAP = { user: 'sec-user', secret: 'S3cret-initiator-7f1c' };
 const MUTUAL = { user: 'sec-target', secret: 'S3cret-target-91ab0' };
 const API_TOKEN = 'T0ken-for-the-api-5e5e5e5e';
@@ -70,6 +73,7 @@ before(async () => {
         { iqn: MUTUAL_IQN, luns: [{ lun: 0, path: disk('mutual') }], chap: CHAP, mutualChap: MUTUAL },
         { iqn: ACL_A, luns: [{ lun: 0, path: disk('a') }, { lun: 1, path: disk('a1') }], initiators: [INIT_A] },
         { iqn: ACL_B, luns: [{ lun: 0, path: disk('b') }], initiators: [INIT_B], chap: CHAP },
+        { iqn: ACL_C, luns: [{ lun: 0, path: disk('c') }], initiators: [INIT_C.toUpperCase()] },
         { iqn: OPEN_IQN, luns: [{ lun: 0, path: disk('open') }] },
       ],
     };
@@ -105,6 +109,9 @@ async function assertRefused(raw: RawInitiator, r: LoginResponse, details: reado
   assert.ok(details.includes(r.statusDetail), `status detail (0: malformed, 1: authentication failure, 2: authorization failure): expected ${details.join(' or ')}, got ${status(r)}`);
   assert.equal(r.transit, false, 'a failed login never transits');
   assert.equal(r.tsih, 0, 'no session handle for a failed login');
+  // RFC 7143 11.13.5 and 12.1.3: a login reject is its status; no keys that would say which part
+  // of the security negotiation failed (no AuthMethod=Reject, CHAP_A=Reject, CHAP_R).
+  assert.equal(r.data.length, 0, `a login reject carries no text keys, got ${JSON.stringify(r.data.toString('latin1'))}`);
   // A SCSI command sent anyway is never answered: the connection is gone.
   raw.send({
     kind: 'scsi-command', immediate: false, final: true, read: true, write: false, taskAttribute: 1, lun: 0n, initiatorTaskTag: 99,
@@ -340,14 +347,34 @@ describe('per-initiator access', () => {
       const r = await loginStep(raw, { csg: 0, nsg: 1, transit: true, isid: isid(n), keys: [['InitiatorName', who], ['TargetName', ACL_A], ['AuthMethod', 'None']] });
       await assertRefused(raw, r, [2]);
     }
-    // The login compares the name exactly (login.ts identify: includes()), while discovery folds
-    // case (target-directory.ts initiatorAllowed): an upper-case spelling of an allowed name sees
-    // the target in discovery but is refused at login. Safe (the stricter check guards the
-    // data); reported as an inconsistency. This pins the login side, the one that matters.
-    const raw = await RawInitiator.connect(s.server.iscsiPort);
-    const upper = await loginStep(raw, { csg: 0, nsg: 1, transit: true, isid: isid(105), keys: [['InitiatorName', INIT_A.toUpperCase()], ['TargetName', ACL_A], ['AuthMethod', 'None']] });
-    assert.ok(upper.statusClass === 0 || (upper.statusClass === 2 && upper.statusDetail === 2), `upper-case name: ${status(upper)}`);
-    raw.close();
+  });
+
+  test('login and discovery agree on initiator names in another case (RFC 3722: one iSCSI name)', async () => {
+    // One comparison (target-directory.ts initiatorAllowed) for both: a spelling that discovery
+    // shows a target to may log in to it, and one refused at login does not see it.
+    const cases: Array<[number, string, string, boolean]> = [
+      [140, INIT_A.toUpperCase(), ACL_A, true],
+      [141, INIT_C, ACL_C, true],
+      [142, INIT_C.toUpperCase(), ACL_C, true],
+      [143, `${INIT_C}x`, ACL_C, false],
+      [144, INIT_B.toUpperCase(), ACL_A, false],
+    ];
+    for (const [n, who, target, allowed] of cases) {
+      const seen = (await sendTargets(who, 'All', n)).includes(target);
+      const raw = await RawInitiator.connect(s.server.iscsiPort);
+      const r = await loginStep(raw, { csg: 0, nsg: 1, transit: true, isid: isid(n), keys: [['InitiatorName', who], ['TargetName', target], ['AuthMethod', 'None']] });
+      assert.equal(seen, allowed, `${who} ${allowed ? 'sees' : 'must not see'} ${target} in discovery`);
+      if (allowed) {
+        assert.equal(status(r), '0/0', `${who} logs in to ${target}`);
+        raw.close();
+      } else {
+        await assertRefused(raw, r, [2]);
+      }
+    }
+    // And a full login with I/O under the upper-case spelling of the allowed name.
+    const upper = await IscsiClient.connect(s.server.iscsiPort, { target: ACL_C, initiatorName: INIT_C.toUpperCase(), isid: isid(145) });
+    assert.equal((await upper.read(0, 1)).status, 0);
+    upper.close();
   });
 
   test('the right CHAP secret does not help an initiator that is not on the list', async () => {
@@ -363,7 +390,7 @@ describe('per-initiator access', () => {
     const forB = await sendTargets(INIT_B, 'All', 111);
     assert.ok(forB.includes(ACL_B) && !forB.includes(ACL_A), `B: ${forB.join(' ')}`);
     const stranger = await sendTargets('iqn.2026-11.org.diskless.sec:stranger', 'All', 112);
-    assert.ok(!stranger.includes(ACL_A) && !stranger.includes(ACL_B), `a stranger sees no ACL target: ${stranger.join(' ')}`);
+    assert.ok(!stranger.includes(ACL_A) && !stranger.includes(ACL_B) && !stranger.includes(ACL_C), `a stranger sees no ACL target: ${stranger.join(' ')}`);
     // Asking for a hidden target by name does not reveal it either.
     assert.deepEqual(await sendTargets(INIT_A, ACL_B, 113), []);
     assert.deepEqual(await sendTargets(INIT_A, ACL_B.toUpperCase(), 114), []);
@@ -478,7 +505,9 @@ describe('secrets stay secret', () => {
     const withChap = await api('POST', '/api/machines', { headers: auth, body: { mac: '52:54:00:5e:c0:02', name: 'sec-pc2', boot: { kind: 'shell' }, chap: machineChap } });
     assert.equal(withChap.status, 201, withChap.body);
     // The generated secret of sec-pc reaches iPXE in its boot script (that is its purpose: iPXE
-    // cannot log in otherwise): that is the one place a secret leaves, to that MAC's script.
+    // cannot log in otherwise): that is the one place a secret leaves, to that MAC's script (and,
+    // once this server has leased the MAC an address, only to that address: see the DHCP tests
+    // below; here DHCP is off and the request comes from this host).
     const script = await api('GET', '/boot.ipxe?mac=52:54:00:5e:c0:01');
     const generated = /set password (\S+)/.exec(script.body)?.[1];
     assert.ok(generated !== undefined && generated.length >= 16, `the boot script carries the machine's CHAP secret:\n${script.body}`);
@@ -742,5 +771,66 @@ describe('DHCP under a flood of random MACs', () => {
     const afterFlood = await pxeLease();
     assert.equal(afterFlood.ip, first.ip, 'and after it');
     assert.equal(child.child.exitCode, null, 'the server is still running');
+  });
+
+  test('a boot script with a CHAP secret goes only to the address the machine leased (http.scriptSecretsTo)', { timeout: 60_000 }, async (t) => {
+    if (process.getuid?.() !== 0) {
+      t.skip('needs root for ip netns');
+      return;
+    }
+    if (!netUp || !needTools(t, { ip: 'iproute2', busybox: 'busybox', curl: 'curl' })) return;
+    await child?.stop();
+    const scriptDir = join(dir, 'script');
+    mkdirSync(scriptDir, { recursive: true });
+    const disk = join(scriptDir, 'pc.img');
+    patternedImage(disk, 1024 * 1024);
+    const secret = 'Leased-only-secret-3e3e';
+    child = await spawnServer({
+      dataDir: scriptDir, listen: '0.0.0.0', logLevel: 'info',
+      iscsi: { port: 0 }, http: { port: 0 }, tftp: { enabled: false },
+      dhcp: { mode: 'full', interface: 'dl-sec0', pool: { first: '10.252.0.100', last: '10.252.0.160' }, leaseSeconds: 600 },
+      targets: [{ iqn: 'iqn.2026-11.org.diskless.sec:leased', luns: [{ lun: 0, path: disk }], chap: { user: 'leased', secret } }],
+      machines: [{ mac: KNOWN_MAC, name: 'leased', boot: { kind: 'sanboot', disks: [{ target: 'iqn.2026-11.org.diskless.sec:leased' }] } }],
+    }, { netns: SRV });
+    const url = `http://${SERVER_IP}:${child.httpPort}/boot.ipxe?mac=${KNOWN_MAC}`;
+    const curl = async (ns: string, from: string | null): Promise<{ status: number; body: string }> => {
+      const r = await run('ip', ['netns', 'exec', ns, 'curl', '-s', '-w', '\n%{http_code}', ...(from !== null ? ['--interface', from] : []), url], { timeoutMs: 15000 });
+      const cut = r.stdout.lastIndexOf('\n');
+      return { status: Number(r.stdout.slice(cut + 1)), body: r.stdout.slice(0, cut) };
+    };
+    // Before any lease from this server: served as to anyone (nothing to hold the request to).
+    await sh('ip', '-n', CLI, 'addr', 'add', '10.252.0.3/24', 'dev', 'dl-sec1');
+    try {
+      const before = await curl(CLI, '10.252.0.3');
+      assert.equal(before.status, 200, before.body);
+      // The machine takes a lease, as its iPXE does before fetching the script.
+      await sh('ip', '-n', CLI, 'link', 'set', 'dl-sec1', 'address', KNOWN_MAC);
+      const script = join(dir, 'udhcpc-script.sh');
+      writeFileSync(script, '#!/bin/sh\n[ "$1" = bound ] && echo "ip=$ip"\nexit 0\n', { mode: 0o755 });
+      const got = await run('ip', ['netns', 'exec', CLI, 'busybox', 'udhcpc', '-i', 'dl-sec1', '-n', '-q', '-f', '-t', '8', '-T', '1', '-s', script, '-V', 'PXEClient:Arch:00000:UNDI:002001', '-x', '0x5d:0000'], { timeoutMs: 30000 });
+      const leased = /ip=(\S+)/.exec(got.stdout)?.[1] ?? assert.fail(`no lease: ${got.stdout} ${got.stderr}`);
+      await sh('ip', '-n', CLI, 'addr', 'add', `${leased}/24`, 'dev', 'dl-sec1');
+      try {
+        const own = await curl(CLI, leased);
+        assert.equal(own.status, 200, `from the leased ${leased}: ${own.body}`);
+        assert.match(own.body, new RegExp(`set password ${secret}`));
+        const other = await curl(CLI, '10.252.0.3');
+        assert.equal(other.status, 403, `from another address of the same network: ${other.body}`);
+        assert.match(other.body, /carries its iSCSI CHAP secret/);
+        assert.ok(!other.body.includes(secret), 'the 403 does not carry the secret');
+        // The server's own host (its namespace) still gets it: operators and tools there.
+        const self = await curl(SRV, null);
+        assert.equal(self.status, 200, self.body);
+        await new Promise((r) => setTimeout(r, 200));
+        const logs = child.stderr();
+        assert.match(logs, /"level":40[^\n]*boot script refused|boot script refused[^\n]*"level":40/, 'a warn line for the refusal');
+        assert.match(logs, /boot script refused[^\n]*"client":"10\.252\.0\.3"|"client":"10\.252\.0\.3"[^\n]*boot script refused/);
+        assert.equal(logs.indexOf(secret), -1, 'no secret in the log');
+      } finally {
+        await run('ip', ['-n', CLI, 'addr', 'del', `${leased}/24`, 'dev', 'dl-sec1']);
+      }
+    } finally {
+      await run('ip', ['-n', CLI, 'addr', 'del', '10.252.0.3/24', 'dev', 'dl-sec1']);
+    }
   });
 });
