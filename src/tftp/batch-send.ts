@@ -15,8 +15,12 @@
 import type { Socket } from 'node:dgram';
 import type { Logger } from 'pino';
 import { loadAddon } from '../lib/native-addon.ts';
+import { socketFd } from '../lib/socket-fd.ts';
 import type { SendWindow } from './window-sender.ts';
 import { eachDatagram } from './window-sender.ts';
+
+// Re-exported for the callers and tests that found it here before it moved to src/lib.
+export { socketFd };
 
 interface UdpBatchNative {
   /** Sends the concatenated parts as datagrams of `segment` bytes (the last shorter); bytes sent. */
@@ -51,15 +55,6 @@ export interface Peer {
 function loadNative(): UdpBatchNative | null {
   const loaded = loadAddon<UdpBatchNative>('udp_batch', ['sendSegmented', 'sendEach']);
   return 'native' in loaded ? loaded.native : null;
-}
-
-/** The fd of a bound dgram socket, from Node's internal state; null when it cannot be seen. */
-export function socketFd(socket: Socket): number | null {
-  const state = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
-  if (state === undefined) return null;
-  const handle: unknown = (socket as unknown as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[state]?.handle;
-  const fd = typeof handle === 'object' && handle !== null ? (handle as { fd?: unknown }).fd : undefined;
-  return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 ? fd : null;
 }
 
 /**
@@ -112,9 +107,13 @@ export function windowSink(socket: Socket, peer: Peer, log: Logger, native: UdpB
       while (from < ends.length) {
         const to = batchEnd(parts, ends, from);
         if (gso) {
+          // The window's first datagram leaves alone: the client wakes and starts reading it while
+          // the kernel segments the rest (in one batch the client waits for the whole window;
+          // atftp with windowsize 16 measured about 0.8x of atftpd's throughput that way).
+          const lead = from === 0 && to > 2 ? 1 : to;
           try {
-            if (segmented(fd, parts, ends, from, to)) {
-              from = to;
+            if (segmented(fd, parts, ends, from, lead)) {
+              from = lead;
               continue;
             }
           } catch (err) {
