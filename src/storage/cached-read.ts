@@ -48,6 +48,22 @@ export function cachedReadsAvailable(): boolean {
 }
 
 /**
+ * Fills `target` from the page cache right now, if all of it is there: true when it was (and
+ * `target` holds the bytes), false when nothing useful happened (read the usual way then).
+ */
+export function readCachedNow(fd: number, target: Buffer, position: number): boolean {
+  const io = helper();
+  if (io === null || target.length === 0 || target.length > CACHED_READ_MAX_BYTES) return false;
+  const n = io.preadNoWait(fd, target, 0, target.length, position);
+  if (n === target.length) {
+    cachedReadStats.cached++;
+    return true;
+  }
+  if (n < 0 && UNSUPPORTED.has(-n)) native = null;
+  return false;
+}
+
+/**
  * Fills `target` from `position` like readFully: from the page cache on the event loop where it
  * can, the rest on the thread pool. `done` is always called asynchronously.
  */

@@ -27,6 +27,39 @@ export function writeFully(fd: number, source: Buffer, position: number, done: D
   fs.write(fd, source, 0, source.length, position, next);
 }
 
+/**
+ * Writes `sources` back to back from `position` with one pwritev on the thread pool; a short
+ * write is finished with one pwrite per remaining piece.
+ */
+export function writevFully(fd: number, sources: readonly Buffer[], position: number, done: Done): void {
+  if (sources.length === 1) return writeFully(fd, sources[0] ?? Buffer.alloc(0), position, done);
+  let total = 0;
+  for (const source of sources) total += source.length;
+  fs.writev(fd, sources as Buffer[], position, (err, written) => {
+    if (err !== null) return done(err);
+    if (written >= total) return done(null);
+    // Rare (a signal, a full disk on the way): the rest piece by piece, in order.
+    const rest: Array<[Buffer, number]> = [];
+    let skip = written;
+    let at = position;
+    for (const source of sources) {
+      if (skip >= source.length) skip -= source.length;
+      else {
+        rest.push([source.subarray(skip), at + skip]);
+        skip = 0;
+      }
+      at += source.length;
+    }
+    const next = (writeErr: NodeJS.ErrnoException | null): void => {
+      if (writeErr !== null) return done(writeErr);
+      const piece = rest.shift();
+      if (piece === undefined) return done(null);
+      writeFully(fd, piece[0], piece[1], next);
+    };
+    next(null);
+  });
+}
+
 /** Fills all of `target`, looping on short reads; bytes past end of file read as zeros. */
 export function readFully(fd: number, target: Buffer, position: number, done: Done): void {
   if (target.length === 0) {

@@ -5,8 +5,8 @@
 // always asynchronous, so callers finish their bookkeeping before `done` runs.
 import fs from 'node:fs';
 import type { Done } from '../block-device.ts';
-import { readFullyCached } from '../cached-read.ts';
-import { readFullySync, writeFully, writeFullySync } from '../positioned-io.ts';
+import { readCachedNow, readFullyCached } from '../cached-read.ts';
+import { readFullySync, writeFully, writeFullySync, writevFully, writevFullySync } from '../positioned-io.ts';
 
 export { errnoError } from '../positioned-io.ts';
 
@@ -23,6 +23,24 @@ export class FileIo {
   read(target: Buffer, position: number, done: Done): void {
     if (target.length > 0 && target.length <= this.syncReadMaxBytes) return process.nextTick(done, readFullySync(this.fd, target, position));
     readFullyCached(this.fd, target, position, done);
+  }
+
+  /**
+   * Fills `target` at once when that costs no wait: a memory file system, or data in the page
+   * cache. False when it could not (then read it with `read`); true even past the end of the
+   * file only on a memory file system (zeros), as `read` would give.
+   */
+  readNow(target: Buffer, position: number): boolean {
+    if (target.length > 0 && target.length <= this.syncReadMaxBytes) return readFullySync(this.fd, target, position) === null;
+    return readCachedNow(this.fd, target, position);
+  }
+
+  /** Writes `sources` back to back from `position` (one pwritev). */
+  writev(sources: readonly Buffer[], position: number, done: Done): void {
+    let total = 0;
+    for (const source of sources) total += source.length;
+    if (total > 0 && total <= this.syncWriteMaxBytes) return process.nextTick(done, writevFullySync(this.fd, sources, position));
+    writevFully(this.fd, sources, position, done);
   }
 
   /** Writes all of `source` at `position`, looping on short writes. */

@@ -302,3 +302,60 @@ test('a read spanning clusters makes one pread per run of base or consecutive ov
     await closeDevice(device);
   }
 });
+
+class WriteCountingIo extends FileIo {
+  writes: [number, number][] = [];
+  asyncReads = 0;
+  /** false: behave as a base whose data is not at hand (every readNow refused). */
+  atHand = true;
+  override read(target: Buffer, position: number, done: Done): void {
+    this.asyncReads++;
+    super.read(target, position, done);
+  }
+  override readNow(target: Buffer, position: number): boolean {
+    return this.atHand && super.readNow(target, position);
+  }
+  override write(source: Buffer, position: number, done: Done): void {
+    this.writes.push([position, source.length]);
+    super.write(source, position, done);
+  }
+  override writev(sources: readonly Buffer[], position: number, done: Done): void {
+    this.writes.push([position, sources.reduce((n, b) => n + b.length, 0)]);
+    super.writev(sources, position, done);
+  }
+}
+
+for (const atHand of [true, false]) {
+  test(`a write straddling clusters: ${atHand ? 'base content at hand, one pwritev for all its new slots' : 'base content on the pool, one pwrite per piece'}`, async () => {
+    const cs = 16384;
+    const f = await fixture(1024 * 1024, cs);
+    const setup = await openOverlayDevice(f.overlayPath, f.basePath);
+    await closeDevice(setup);
+    const overlayFd = fs.openSync(f.overlayPath, 'r+');
+    const scan = await scanOverlay(overlayFd);
+    const overlay = new WriteCountingIo(overlayFd, 1 << 30, 1 << 30);
+    const base = new WriteCountingIo(fs.openSync(f.basePath, 'r'), 1 << 30, 0);
+    base.atHand = atHand;
+    const device = new OverlayDevice({ path: f.overlayPath, header: scan.header, overlay, base, map: scan.map, slots: new SlotAllocator(scan.slotsInUse, scan.used), readOnly: false });
+    try {
+      // 64 KiB at a 4 KiB offset into cluster 2: clusters 2 (partial), 3-5 (whole), 6 (partial).
+      const data = patternBytes(65536, 9);
+      const at = 2 * cs + 4096;
+      await writeAt(device, data, at);
+      const dataOffset = scan.header.dataOffset;
+      if (atHand) {
+        assert.deepEqual(overlay.writes, [[dataOffset, 5 * cs]], 'five new slots in one pwritev');
+        assert.equal(base.asyncReads, 0, 'the base was read at once, not on the pool');
+      } else {
+        assert.equal(overlay.writes.length, 3, 'whole clusters in one pwrite, each partial one on its own');
+        assert.equal(base.asyncReads, 2, 'the head and the tail of the write from the base');
+      }
+      const expected = Buffer.from(f.model);
+      data.copy(expected, at);
+      assert.ok((await readAt(device, 0, 8 * cs)).equals(expected.subarray(0, 8 * cs)));
+      await flushDevice(device);
+    } finally {
+      await closeDevice(device);
+    }
+  });
+}
