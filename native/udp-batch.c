@@ -16,6 +16,16 @@
 //       Datagram i is parts[ends[i-1] .. ends[i]-1]; one sendmmsg. Returns how many left (fewer
 //       than asked when the send buffer filled: the caller sends the rest another way). Throws
 //       with err.code when not even the first could be sent for another reason than EAGAIN.
+//   sendMany(fd, datagrams, addresses, ports[, from[, count]]) -> datagrams sent
+//       Datagram i (a Buffer) goes to addresses[i] (an IPv4 or IPv6 literal) : ports[i], for i
+//       from `from` (default 0), `count` of them (default: to the end), at most 64 per call: one
+//       sendmmsg with a sockaddr per datagram (the DHCP server's replies of one event-loop turn,
+//       each to its own client). Returns how many left, in order: fewer than asked when the send
+//       buffer filled (EAGAIN), when sendmmsg stopped at a failing datagram (its error is lost:
+//       call again from there to learn it), or when an entry is not a Buffer, an address literal
+//       and a port (the batch stops before it). Throws (err.code from errno, or a TypeError for
+//       a bad entry) only when datagrams[from] itself could not be sent: the caller then sends
+//       that one another way, or counts it as failed.
 //
 // The fd is the dgram socket's own (non-blocking); the kernel copies the bytes before
 // returning, so the buffers are free again as soon as a call returns.
@@ -203,11 +213,97 @@ static napi_value js_send_each(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* An optional uint32 argument: `fallback` when undefined; false when present but not a uint32. */
+static bool read_optional_uint32(napi_env env, napi_value value, uint32_t fallback, uint32_t* out) {
+  napi_valuetype type;
+  if (napi_typeof(env, value, &type) != napi_ok) return false;
+  if (type == napi_undefined) {
+    *out = fallback;
+    return true;
+  }
+  return napi_get_value_uint32(env, value, out) == napi_ok;
+}
+
+/* The length of a JS array, or -1 when it is not one. */
+static int64_t array_length(napi_env env, napi_value value) {
+  bool is_array = false;
+  uint32_t length = 0;
+  if (napi_is_array(env, value, &is_array) != napi_ok || !is_array) return -1;
+  if (napi_get_array_length(env, value, &length) != napi_ok) return -1;
+  return length;
+}
+
+static napi_value js_send_many(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6], result;
+  struct iovec iov[MAX_DATAGRAMS];
+  struct mmsghdr messages[MAX_DATAGRAMS];
+  peer_address peers[MAX_DATAGRAMS];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) return throw_usage(env, "sendMany(fd, datagrams, addresses, ports[, from[, count]])");
+  int fd = read_fd(env, argv[0]);
+  int64_t datagrams = array_length(env, argv[1]);
+  int64_t addresses = array_length(env, argv[2]);
+  int64_t ports = array_length(env, argv[3]);
+  if (fd < 0 || datagrams < 0 || addresses < 0 || ports < 0)
+    return throw_usage(env, "sendMany: bad fd, or datagrams/addresses/ports not arrays");
+  /* napi_get_cb_info fills the arguments not given (up to argv's size) with undefined. */
+  uint32_t from = 0, count = 0;
+  if (!read_optional_uint32(env, argv[4], 0, &from)) return throw_usage(env, "sendMany: from must be a uint32");
+  uint32_t rest = from <= (uint64_t)datagrams ? (uint32_t)(datagrams - from) : 0;
+  if (!read_optional_uint32(env, argv[5], rest, &count)) return throw_usage(env, "sendMany: count must be a uint32");
+  if ((uint64_t)from + count > (uint64_t)datagrams || (uint64_t)from + count > (uint64_t)addresses ||
+      (uint64_t)from + count > (uint64_t)ports)
+    return throw_usage(env, "sendMany: from + count runs past datagrams, addresses or ports");
+  if (count > MAX_DATAGRAMS) count = MAX_DATAGRAMS; /* the caller calls again for the rest */
+  if (count == 0) {
+    CHECK(napi_create_uint32(env, 0, &result));
+    return result;
+  }
+
+  memset(messages, 0, sizeof messages);
+  uint32_t ready = 0;
+  for (; ready < count; ready++) {
+    napi_value datagram, address, port;
+    bool is_buffer = false;
+    void* data = NULL;
+    size_t length = 0;
+    if (napi_get_element(env, argv[1], from + ready, &datagram) != napi_ok ||
+        napi_get_element(env, argv[2], from + ready, &address) != napi_ok ||
+        napi_get_element(env, argv[3], from + ready, &port) != napi_ok)
+      break;
+    if (napi_is_buffer(env, datagram, &is_buffer) != napi_ok || !is_buffer ||
+        napi_get_buffer_info(env, datagram, &data, &length) != napi_ok || length > MAX_PAYLOAD)
+      break;
+    socklen_t peer_length = read_address(env, address, port, &peers[ready]);
+    if (peer_length == 0) break; /* not a literal (a host name): the caller's resolver sends it */
+    iov[ready].iov_base = data;
+    iov[ready].iov_len = length;
+    messages[ready].msg_hdr.msg_name = &peers[ready];
+    messages[ready].msg_hdr.msg_namelen = peer_length;
+    messages[ready].msg_hdr.msg_iov = &iov[ready];
+    messages[ready].msg_hdr.msg_iovlen = 1;
+  }
+  if (ready == 0) return throw_usage(env, "sendMany: the first datagram is not a Buffer, or its address not an IP literal or its port not 1..65535");
+
+  int sent;
+  do sent = sendmmsg(fd, messages, ready, MSG_DONTWAIT);
+  while (sent < 0 && errno == EINTR);
+  if (sent < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return throw_errno(env, errno, "sendmmsg");
+    sent = 0;
+  }
+  CHECK(napi_create_uint32(env, (uint32_t)sent, &result));
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   CHECK(napi_create_function(env, "sendSegmented", NAPI_AUTO_LENGTH, js_send_segmented, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "sendSegmented", fn));
   CHECK(napi_create_function(env, "sendEach", NAPI_AUTO_LENGTH, js_send_each, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "sendEach", fn));
+  CHECK(napi_create_function(env, "sendMany", NAPI_AUTO_LENGTH, js_send_many, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "sendMany", fn));
   return exports;
 }

@@ -7,6 +7,8 @@
 //     through the interface holding serverAddress (the kernel routes limited broadcasts from a
 //     bound source address by that address's device, with no default route needed).
 // Proxy mode adds 0.0.0.0:4011 for PXE boot server requests (PXE 2.1 section 2.2.2).
+// Replies go through a per-socket outbox (reply-batch.ts): a turn's replies leave in one
+// sendmmsg at the end of the turn, the ACKs of one journal sync right after their batch.
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import { isIPv4 } from 'node:net';
@@ -22,6 +24,7 @@ import type { Lease } from './leases.ts';
 import { LeaseTable } from './leases.ts';
 import type { LeaseStore } from './lease-store.ts';
 import { isPersisted, JournalLeaseStore } from './lease-store.ts';
+import { loadReplyBatch, ReplyOutbox } from './reply-batch.ts';
 import type { ArrivalPort, DhcpMode, Response } from './responder.ts';
 import { respond } from './responder.ts';
 import type { DhcpMessage } from './wire/packet.ts';
@@ -131,7 +134,8 @@ interface Who {
 interface PendingReply {
   readonly bytes: Buffer;
   readonly destination: Destination;
-  readonly socket: dgram.Socket;
+  /** The outbox of the socket it leaves from (the bound one, or 4011's in proxy mode). */
+  readonly outbox: ReplyOutbox<PendingReply>;
   readonly receivedMs: number;
   readonly arrival: ArrivalPort;
   readonly requestName: string;
@@ -210,17 +214,44 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
   let closing = false;
   const journalFailed = (err: unknown): void => log.error({ err }, 'lease journal write failed');
 
-  // One callback for every send (no closure or promise per reply): a failed send is counted and logged.
-  const afterSend = (err: Error | null): void => {
-    if (err === null) return;
+  // One callback for every failed send (no closure or promise per reply): counted and logged.
+  const sendFailed = (err: Error): void => {
     stats.errors += 1;
     log.warn({ err }, 'DHCP reply not sent');
   };
 
-  /** Sends a reply now. */
+  // Every reply leaves from `local` (or 4011's socket in proxy mode), so only those have outboxes.
+  const batching = loadReplyBatch();
+  const native = 'native' in batching ? batching.native : null;
+  if ('error' in batching) log.debug({ reason: batching.error }, 'DHCP replies sent one system call each');
+  const localOutbox = new ReplyOutbox<PendingReply>(local, { sent, failed: sendFailed }, native);
+  const pxeOutbox = pxe === null ? null : new ReplyOutbox<PendingReply>(pxe, { sent, failed: sendFailed }, native);
+  const flushReplies = (): void => {
+    localOutbox.flush();
+    pxeOutbox?.flush();
+  };
+
+  /** Queues a reply on its socket's outbox; sent() does the rest once it has left. */
   function send(pending: PendingReply): void {
+    pending.outbox.push(pending.bytes, pending.destination.address, pending.destination.port, pending);
+  }
+
+  /**
+   * The bookkeeping of one reply, called by the outbox as the reply is handed to the kernel (the
+   * histogram so includes the wait for the end of the turn). Runs from a setImmediate or the ACK
+   * loop, where nothing catches: a throw here is counted as the exchange's failure, as before.
+   */
+  function sent(pending: PendingReply): void {
+    try {
+      recordSent(pending);
+    } catch (err) {
+      stats.errors += 1;
+      log.error({ err, to: `${pending.destination.address}:${pending.destination.port}` }, 'DHCP exchange failed');
+    }
+  }
+
+  function recordSent(pending: PendingReply): void {
     if (log.isLevelEnabled('trace')) log.trace({ to: pending.destination, hex: pending.bytes.toString('hex') }, 'tx');
-    pending.socket.send(pending.bytes, pending.destination.port, pending.destination.address, afterSend);
     (stats.replySeconds[pending.replyName] ??= new Histogram(REPLY_SECONDS_BOUNDS)).observe((performance.now() - pending.receivedMs) / 1000);
     stats.replies += 1;
     const { who } = pending;
@@ -247,7 +278,9 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
       durable.then(
         () => {
           // Shutting down: the leases are recorded, the sockets are gone; the clients will ask again.
-          if (!closing) for (const p of batch) send(p);
+          if (closing) return;
+          for (const p of batch) send(p);
+          flushReplies(); // the batch leaves now, in one sendmmsg, not at the end of the turn
         },
         (err: unknown) => {
           stats.errors += batch.length;
@@ -299,7 +332,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     const pending: PendingReply = {
       bytes: response.bytes,
       destination: response.destination,
-      socket: arrival === 'pxe' && pxe !== null ? pxe : local,
+      outbox: arrival === 'pxe' && pxeOutbox !== null ? pxeOutbox : localOutbox,
       receivedMs,
       arrival,
       requestName,
@@ -385,6 +418,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     },
     async close(): Promise<void> {
       closing = true;
+      flushReplies(); // replies of this turn still queued leave before their socket closes
       await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       await store?.close();
     },
