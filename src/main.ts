@@ -99,6 +99,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     nopIntervalMs: config.iscsi.nopIntervalMs,
     nopTimeoutMs: config.iscsi.nopTimeoutMs,
     maxConnections: config.iscsi.maxConnections,
+    dataInBudgetBytes: config.iscsi.dataInBudgetBytes,
     advertise: config.advertise === undefined ? [] : [config.advertise],
     listen: config.listen,
     log: log.child({ proto: 'iscsi' }),

@@ -107,6 +107,12 @@ export const configSchema = z.object({
       nopIntervalMs: z.number().int().min(0).default(15000),
       nopTimeoutMs: z.number().int().min(100).default(30000),
       maxConnections: z.number().int().min(1).default(1024),
+      /**
+       * Read data one connection may hold, from its storage read until the socket has handed it to
+       * the kernel, before its further READs wait their turn: bounds what an initiator that stops
+       * reading pins until nopTimeoutMs drops it. One larger READ still runs, alone.
+       */
+      dataInBudgetBytes: z.number().int().min(65536).default(16 * 1024 * 1024),
     })
     .prefault({}),
   http: z

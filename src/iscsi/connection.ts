@@ -23,6 +23,8 @@ export interface ConnectionHost {
   readonly targets: TargetDirectory;
   readonly loginConfig: LoginConfig;
   readonly queueDepth: number;
+  /** Read data one connection may hold before its further READs wait (data-in-budget.ts). */
+  readonly dataInBudgetBytes: number;
   readonly nopIntervalMs: number;
   readonly nopTimeoutMs: number;
   readonly loginTimeoutMs: number;
@@ -108,7 +110,8 @@ export class Connection {
     const adopted = adoptSocket(accepted, { readBuffer: () => this.framer.readBuffer(), received: (length) => this.#onReceived(length) });
     const socket = adopted ?? accepted;
     this.socket = socket;
-    this.writer = new PduWriter(socket, this.#pool);
+    // The writer tells the session when Data-In has reached the kernel: its budget comes back.
+    this.writer = new PduWriter(socket, this.#pool, (bytes) => this.session?.dataInWritten(bytes));
     this.#login = createLogin(host.loginConfig, randomBytes);
     this.#peerAddress();
     this.#statSn = randomBytes(4).readUInt32BE(0);
@@ -284,7 +287,7 @@ export class Connection {
       targets: this.host.targets,
       portals: () => this.host.portals(localAddress),
       sink: {
-        send: (out, pooled) => this.writer.send(out, pooled ?? null),
+        send: (out, pooled, dataInBytes) => this.writer.send(out, pooled ?? null, dataInBytes ?? 0),
         finish: (reason) => {
           this.closeReason = reason;
           this.writer.end();
@@ -297,6 +300,7 @@ export class Connection {
       cmdSn: pdu.cmdSn,
       queueDepth: this.host.queueDepth,
       pool: this.#pool,
+      dataInBudgetBytes: this.host.dataInBudgetBytes,
     });
     const session = this.session;
     // Data-Out segments go straight into their write task's buffer (framer.ts, session.ts).
@@ -312,7 +316,7 @@ export class Connection {
       transit: false,
       continue: false,
       csg: pdu.csg,
-      nsg: pdu.nsg,
+      nsg: 0, // T=0 makes NSG reserved (RFC 7143 11.12.3), and reserved fields are sent as 0 (section 11)
       versionMax: 0,
       versionActive: 0,
       isid: pdu.isid,

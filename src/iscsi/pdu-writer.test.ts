@@ -171,3 +171,27 @@ test('pdu writer: pooled buffers go back once the socket has written their PDU a
   assert.equal(targetPduData({ ...dataIn(0, 1), data: small }).length, 4096);
   assert.equal(padTo4(4096), 0);
 });
+
+test('pdu writer: Data-In budget comes back once the socket has written the PDU, after its pooled buffer', async () => {
+  const pool = new BufferPool(16 * 1024 * 1024, 4096);
+  const socket = new FakeSocket();
+  const events: string[] = [];
+  const writer = new PduWriter(socket as unknown as Socket, pool, (bytes) => events.push(`budget ${bytes} (pool ${pool.retainedBytes})`));
+  // A 256 KiB read sent by reference, then two small reads copied into the arena, and a PDU
+  // without budget (a SCSI Response): one callback per written chunk, with the sum of its budget.
+  const large = pool.take(256 * 1024);
+  socket.stalled = true;
+  writer.send({ ...dataIn(0, 1), data: large }, large, 256 * 1024);
+  writer.send(dataIn(4096, 2), null, 4096);
+  writer.send(dataIn(512, 3), null, 512);
+  writer.send(dataIn(0, 4));
+  await turn();
+  assert.deepEqual(events, [], 'nothing is written yet: no budget comes back');
+  socket.stalled = false;
+  socket.drain();
+  assert.deepEqual(events, [`budget ${256 * 1024} (pool ${256 * 1024})`, 'budget 4608 (pool 262144)']);
+  // Unstalled: the callback comes with the write.
+  writer.send(dataIn(100, 5), null, 100);
+  await turn();
+  assert.equal(events.at(-1), 'budget 100 (pool 262144)');
+});

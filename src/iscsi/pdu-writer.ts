@@ -42,14 +42,23 @@ export class PduWriter {
   /** This turn's output in wire order, with the pooled buffers to give back after each. */
   readonly #chunks: Buffer[] = [];
   readonly #release: Array<Buffer[] | null> = [];
+  /** Data-In budget bytes (data-in-budget.ts) that go back once each chunk of #chunks is written. */
+  readonly #releaseBytes: number[] = [];
   /** Pooled buffers whose data was copied into the arena: they go back with the next chunk. */
   #releaseAfter: Buffer[] = [];
+  /** Data-In budget bytes of PDUs copied into the arena: they go back with the next chunk. */
+  #releaseBytesAfter = 0;
   readonly #header = Buffer.alloc(BHS_LENGTH);
 
-  /** `pool`: where send()'s `pooled` buffers go back once the socket is done with them. */
+  /**
+   * `pool`: where send()'s `pooled` buffers go back once the socket is done with them.
+   * `onDataInWritten`: told the Data-In budget bytes of send() calls once the socket has handed
+   * their PDUs (and everything before them) to the kernel.
+   */
   constructor(
     private readonly socket: Socket,
     private readonly pool: BufferPool | null = null,
+    private readonly onDataInWritten: ((bytes: number) => void) | null = null,
   ) {
     socket.on('drain', () => {
       if (this.#paused) {
@@ -64,10 +73,13 @@ export class PduWriter {
    * PDU's data (or, for the last Data-In of a command, all of the command's data); it goes back
    * to the pool once the socket has written this PDU and everything before it. Not sooner, even
    * when this PDU's data was copied into the arena: an earlier PDU of the same command may still
-   * be in the socket as a view of that buffer.
+   * be in the socket as a view of that buffer. `dataInBytes`: the command's share of the Data-In
+   * budget, given back (onDataInWritten) at the same moment.
    */
-  send(pdu: TargetPdu, pooled: Buffer | null = null): void {
+  send(pdu: TargetPdu, pooled: Buffer | null = null, dataInBytes = 0): void {
     const socket = this.socket;
+    // A destroyed socket means the connection is closing: its session drops every task and
+    // starts nothing more, so budget bytes not given back here no longer matter.
     if (socket.destroyed) return;
     if (!this.#scheduled) {
       this.#scheduled = true;
@@ -96,12 +108,14 @@ export class PduWriter {
         this.#writeTrailer(at + length, length, data);
       }
       if (pooled !== null) this.#releaseAfter.push(pooled);
+      this.#releaseBytesAfter += dataInBytes;
       return;
     }
     // Large data goes out as it is, between the arena bytes before and after it.
     this.#cut();
     this.#chunks.push(data);
     this.#release.push(pooled === null ? null : [pooled]);
+    this.#releaseBytes.push(dataInBytes);
     if (trailer > 0) this.#writeTrailer(this.#reserve(trailer), length, data);
   }
 
@@ -149,6 +163,8 @@ export class PduWriter {
   #cut(): void {
     if (this.#arenaEnd === this.#arenaStart) return;
     this.#chunks.push(this.#arena.subarray(this.#arenaStart, this.#arenaEnd));
+    this.#releaseBytes.push(this.#releaseBytesAfter);
+    this.#releaseBytesAfter = 0;
     const release = this.#releaseAfter;
     if (release.length === 0) {
       this.#release.push(null);
@@ -159,9 +175,11 @@ export class PduWriter {
     this.#arenaStart = this.#arenaEnd;
   }
 
-  #giveBack(buffers: readonly Buffer[]): void {
+  /** A chunk is written: its pooled buffers go back first, so READs the budget lets go now can reuse them. */
+  #written(buffers: readonly Buffer[] | null, dataInBytes: number): void {
     const pool = this.pool;
-    if (pool !== null) for (const buffer of buffers) pool.give(buffer);
+    if (pool !== null && buffers !== null) for (const buffer of buffers) pool.give(buffer);
+    if (dataInBytes > 0) this.onDataInWritten?.(dataInBytes);
   }
 
   readonly #flush = (): void => {
@@ -174,15 +192,18 @@ export class PduWriter {
     if (!socket.destroyed) {
       if (count > 1) socket.cork();
       // The socket writes in order and calls back in order: a chunk's callback means it and
-      // everything before it are written.
+      // everything before it are written (handed to the kernel). One callback per chunk that
+      // releases something, not per PDU: a turn's small reads share their arena chunk's.
       for (let i = 0; i < count; i++) {
         const release = this.#release[i] ?? null;
-        socket.write(chunks[i] ?? EMPTY, release === null ? undefined : () => this.#giveBack(release));
+        const bytes = this.#releaseBytes[i] ?? 0;
+        socket.write(chunks[i] ?? EMPTY, release === null && bytes === 0 ? undefined : () => this.#written(release, bytes));
       }
       if (count > 1) socket.uncork();
     }
     chunks.length = 0;
     this.#release.length = 0;
+    this.#releaseBytes.length = 0;
     if (!this.#paused && socket.writableLength > HIGH_WATER_BYTES) {
       this.#paused = true;
       socket.pause();

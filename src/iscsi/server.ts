@@ -11,6 +11,7 @@ import type { Portal } from './send-targets.ts';
 import type { TargetDirectory } from './target-directory.ts';
 import type { Credentials } from './target-directory.ts';
 import { DEFAULT_TARGET_POLICY } from './negotiation.ts';
+import { DEFAULT_DATA_IN_BUDGET_BYTES } from './data-in-budget.ts';
 
 export interface IscsiServerOptions {
   readonly targets: TargetDirectory;
@@ -19,6 +20,11 @@ export interface IscsiServerOptions {
   readonly nopIntervalMs: number;
   readonly nopTimeoutMs: number;
   readonly maxConnections: number;
+  /**
+   * Read data one connection may hold (from storage read to kernel) before its further commands
+   * that produce Data-In wait: config `iscsi.dataInBudgetBytes`; DEFAULT_DATA_IN_BUDGET_BYTES when absent.
+   */
+  readonly dataInBudgetBytes?: number;
   /** Addresses to list in SendTargets besides the one the initiator connected to. */
   readonly advertise: readonly string[];
   /** The listen address: a wildcard means every interface address is a portal. */
@@ -58,6 +64,7 @@ export class IscsiServer implements ConnectionHost {
   readonly targets: TargetDirectory;
   readonly loginConfig: LoginConfig;
   readonly queueDepth = 128;
+  readonly dataInBudgetBytes: number;
   readonly nopIntervalMs: number;
   readonly nopTimeoutMs: number;
   readonly loginTimeoutMs = 15000;
@@ -71,6 +78,7 @@ export class IscsiServer implements ConnectionHost {
     this.targets = opts.targets;
     this.nopIntervalMs = opts.nopIntervalMs;
     this.nopTimeoutMs = opts.nopTimeoutMs;
+    this.dataInBudgetBytes = opts.dataInBudgetBytes ?? DEFAULT_DATA_IN_BUDGET_BYTES;
     this.loginConfig = {
       portalGroupTag: opts.portalGroupTag,
       discoveryAuth: opts.discoveryAuth,

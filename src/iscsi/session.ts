@@ -11,6 +11,7 @@ import { decodeLun } from '../scsi/lun.ts';
 import { Opcode as ScsiOpcode } from '../scsi/opcode.ts';
 import { encodeFixedSense, ScsiError, SenseKey } from '../scsi/sense.ts';
 import type { BufferPool } from './buffer-pool.ts';
+import { DataInBudget, DEFAULT_DATA_IN_BUDGET_BYTES } from './data-in-budget.ts';
 import type { NegotiatedParams } from './negotiation.ts';
 import { readDataSegmentLength, readFlags, readInitiatorTaskTag, readOpcode, readU32 } from './pdu/bhs.ts';
 import { DataOffset } from './pdu/data.ts';
@@ -42,9 +43,10 @@ import { WriteCollector } from './write-collector.ts';
 export interface PduSink {
   /**
    * `pooled`: a buffer from the session's pool that holds the PDU's data; the sink gives it back
-   * to the pool once the socket is done with it.
+   * to the pool once the socket is done with it. `dataInBytes`: Data-In budget the session gets
+   * back through dataInWritten() once the socket has handed this PDU to the kernel.
    */
-  send(pdu: TargetPdu, pooled?: Buffer | null): void;
+  send(pdu: TargetPdu, pooled?: Buffer | null, dataInBytes?: number): void;
   /** Send what is queued, then close the connection. */
   finish(reason: string): void;
   /** Close now (protocol violation). */
@@ -82,6 +84,11 @@ export interface SessionOptions extends SessionInfo {
   readonly queueDepth: number;
   /** Where write commands get their data-out buffers, and give them back (buffer-pool.ts). */
   readonly pool?: BufferPool;
+  /**
+   * Bytes of read data this connection may hold before further commands that produce Data-In
+   * wait (data-in-budget.ts); DEFAULT_DATA_IN_BUDGET_BYTES when absent.
+   */
+  readonly dataInBudgetBytes?: number;
 }
 
 /** A command in flight; it is also the request handed to the SCSI device (one object, not two). */
@@ -94,6 +101,10 @@ interface Task extends ScsiRequest {
   pooled: Buffer | null;
   /** The pooled buffer a READ's data-in went into, given back once the socket has sent it. */
   dataInPooled: Buffer | null;
+  /** Bytes of the Data-In budget this command holds: 0 until it may run, then until its data has left. */
+  dataInCharged: number;
+  /** Admitted, but waiting for Data-In budget: its storage read is not issued yet. */
+  waiting: boolean;
   aborted: boolean;
   executing: boolean;
   /** performance.now() when the session admitted the command (for diskless_iscsi_command_seconds). */
@@ -213,6 +224,10 @@ export class Session {
   #closed = false;
   /** The task whose command device.execute() is running (see #allocateDataIn). */
   #allocatingFor: Task | null = null;
+  /** Read data this connection holds, from storage read to socket; over it, commands wait. */
+  readonly #budget: DataInBudget<Task>;
+  /** #startWaiting is on the stack (a command it starts may complete at once and call it again). */
+  #startingWaiting = false;
   /**
    * Pooled buffers that immediate data was received into (placeData), by their memory, until
    * the command starts. Weak: a command that is never started takes its buffer with it.
@@ -227,6 +242,7 @@ export class Session {
     this.#initiatorPort = { name: opts.initiatorName, portId: `,i,0x${opts.isid.toString('hex')}` };
     this.#statSn = opts.statSn;
     this.#expCmdSn = opts.cmdSn;
+    this.#budget = new DataInBudget(opts.dataInBudgetBytes ?? DEFAULT_DATA_IN_BUDGET_BYTES);
   }
 
   get expCmdSn(): number {
@@ -291,9 +307,28 @@ export class Session {
     });
   }
 
+  /** Bytes of Data-In waiting for budget or holding it (for tests and diagnostics). */
+  get dataIn(): { readonly outstandingBytes: number; readonly waitingCommands: number } {
+    return { outstandingBytes: this.#budget.outstandingBytes, waitingCommands: this.#budget.waitingCount };
+  }
+
+  /**
+   * The socket has handed `bytes` of Data-In budget to the kernel (the writer's callback for the
+   * last Data-In PDU of commands): commands waiting for budget may start.
+   */
+  dataInWritten(bytes: number): void {
+    this.#releaseDataIn(bytes);
+  }
+
   /** The connection is gone: drop every task; responses still in flight are discarded. */
   close(): void {
-    for (const task of this.#tasks.values()) task.aborted = true;
+    for (const task of this.#tasks.values()) {
+      task.aborted = true;
+      // Never started: nothing to wait for but its data-out buffer (a bidirectional command).
+      if (task.waiting) this.#dropWaiting(task);
+    }
+    // Nothing waits any more, so budget given back from now on starts nothing.
+    this.#budget.clear();
     this.#tasks.clear();
     this.#held.clear();
     if (this.#closed) return;
@@ -367,6 +402,8 @@ export class Session {
       writer: null,
       pooled: null,
       dataInPooled: null,
+      dataInCharged: 0,
+      waiting: false,
       aborted: false,
       executing: false,
       startedMs: performance.now(),
@@ -393,12 +430,12 @@ export class Session {
       }
       task.writer = writer;
       this.#tasks.set(pdu.initiatorTaskTag, task);
-      if (writer.complete) return this.#execute(task);
+      if (writer.complete) return this.#start(task);
       this.#sendR2ts(task, writer);
       return;
     }
     this.#tasks.set(pdu.initiatorTaskTag, task);
-    this.#execute(task);
+    this.#start(task);
   }
 
   /** A Target Transfer Tag for an R2T or a text continuation (one function for all tasks). */
@@ -478,8 +515,62 @@ export class Session {
       this.opts.log.warn({ itt: pdu.initiatorTaskTag, problem }, 'bad Data-Out');
       return this.reject(RejectReason.ProtocolError, rawHeader);
     }
-    if (writer.complete) return this.#execute(task);
+    if (writer.complete) return this.#start(task);
     if (pdu.final) this.#sendR2ts(task, writer);
+  }
+
+  /**
+   * Executes a command now, or, when it will produce Data-In and the connection's Data-In budget
+   * is spent, once earlier data has left (data-in-budget.ts). Under budget: a few compares.
+   */
+  #start(task: Task): void {
+    const bytes = task.expectedDataInLength;
+    if (bytes > 0) {
+      if (!this.#budget.tryAcquire(bytes)) {
+        // Admitted (it counts against the CmdSN window), not started: no storage read, no buffer.
+        // Its data-out, if any, is complete: further Data-Out for it is refused as for a
+        // running command (executing), so nothing can complete it while it waits.
+        task.waiting = true;
+        task.executing = true;
+        this.#budget.enqueue(task, bytes);
+        return;
+      }
+      task.dataInCharged = bytes;
+    }
+    this.#execute(task);
+  }
+
+  /** Gives Data-In budget back and starts, oldest first, the waiting commands that now fit. */
+  #releaseDataIn(bytes: number): void {
+    if (bytes === 0) return;
+    this.#budget.release(bytes);
+    if (this.#budget.waitingCount > 0) this.#startWaiting();
+  }
+
+  #startWaiting(): void {
+    // A command started here may complete synchronously and give budget back, which calls this
+    // again: the loop already running picks up what that freed.
+    if (this.#startingWaiting) return;
+    this.#startingWaiting = true;
+    try {
+      for (let task = this.#budget.next(); task !== undefined; task = this.#budget.next()) {
+        task.waiting = false;
+        task.dataInCharged = task.expectedDataInLength;
+        this.#execute(task);
+      }
+    } finally {
+      this.#startingWaiting = false;
+    }
+  }
+
+  /** A waiting command that will never run (aborted, or the connection is closing). */
+  #dropWaiting(task: Task): void {
+    task.waiting = false;
+    this.#budget.remove(task);
+    if (task.pooled !== null) {
+      this.opts.pool?.give(task.pooled);
+      task.pooled = null;
+    }
   }
 
   #execute(task: Task): void {
@@ -506,7 +597,14 @@ export class Session {
   readonly #allocateDataIn = (length: number): Buffer => {
     const task = this.#allocatingFor;
     const pool = this.opts.pool;
-    if (task === null || pool === undefined || task.dataInPooled !== null) return Buffer.allocUnsafe(length);
+    if (task === null) return Buffer.allocUnsafe(length);
+    // The buffer is what the memory costs: a CDB asking for more than the expected data
+    // transfer length is charged for all of it (its data is truncated only when sent).
+    if (length > task.dataInCharged) {
+      this.#budget.charge(length - task.dataInCharged);
+      task.dataInCharged = length;
+    }
+    if (pool === undefined || task.dataInPooled !== null) return Buffer.allocUnsafe(length);
     const buffer = pool.take(length);
     task.dataInPooled = buffer;
     return buffer.length === length ? buffer : buffer.subarray(0, length);
@@ -526,11 +624,20 @@ export class Session {
     // nothing to send it goes back now.
     const dataInPooled = task.dataInPooled;
     task.dataInPooled = null;
-    if (task.aborted) return this.#giveBack(dataInPooled);
+    // Its Data-In budget goes back with its last Data-In PDU once written, or below, now.
+    const charged = task.dataInCharged;
+    task.dataInCharged = 0;
+    if (task.aborted) {
+      this.#giveBack(dataInPooled);
+      return this.#releaseDataIn(charged);
+    }
     const command = task.command;
     this.#tasks.delete(command.initiatorTaskTag);
     this.#finishPending(command.immediate);
-    if (this.#loggedOut) return this.#giveBack(dataInPooled);
+    if (this.#loggedOut) {
+      this.#giveBack(dataInPooled);
+      return this.#releaseDataIn(charged);
+    }
     if (command.write) this.counters.bytesWritten += task.writer?.received ?? 0;
 
     const expected = command.read ? command.expectedDataTransferLength : 0;
@@ -544,7 +651,7 @@ export class Session {
       residual = { overflow: false, underflow: true, count: command.expectedDataTransferLength };
     }
     const foldStatus = result.sense === null && result.status === ScsiStatus.Good;
-    const dataSnCount = sendLength > 0 ? this.#sendDataIn(command, sendLength === data.length ? data : data.subarray(0, sendLength), foldStatus, result.status, residual, dataInPooled) : 0;
+    const dataSnCount = sendLength > 0 ? this.#sendDataIn(command, sendLength === data.length ? data : data.subarray(0, sendLength), foldStatus, result.status, residual, dataInPooled, charged) : 0;
     if (dataSnCount === 0) this.#giveBack(dataInPooled);
     this.counters.bytesRead += sendLength;
     // The status went out folded into the last Data-In.
@@ -579,6 +686,8 @@ export class Session {
       maxCmdSn: this.maxCmdSn,
     });
     this.#observeLatency(task);
+    // No Data-In went out to carry the budget back: it comes back now, after this response.
+    if (dataSnCount === 0) this.#releaseDataIn(charged);
   }
 
   #giveBack(pooled: Buffer | null): void {
@@ -601,8 +710,9 @@ export class Session {
    * Splits data-in into PDUs of at most the initiator's MaxRecvDataSegmentLength, ending a
    * sequence (F bit) every MaxBurstLength bytes (RFC 7143 sections 11.7.1 and 13.13), and folds
    * the status into the last PDU when allowed (no sense data). Returns the number of PDUs.
+   * `charged`: the command's Data-In budget, given back once the socket has written the last PDU.
    */
-  #sendDataIn(command: ScsiCommand, data: Buffer, foldStatus: boolean, status: number, residual: Residual, pooled: Buffer | null): number {
+  #sendDataIn(command: ScsiCommand, data: Buffer, foldStatus: boolean, status: number, residual: Residual, pooled: Buffer | null, charged: number): number {
     const segment = this.info.params.maxRecvDataSegmentLengthInitiator;
     const burst = this.info.params.maxBurstLength;
     let dataSn = 0;
@@ -637,8 +747,9 @@ export class Session {
           residualCount: withStatus ? residual.count : 0,
           data: offset === 0 && length === data.length ? data : data.subarray(offset, offset + length),
         },
-        // The pooled buffer goes back after the last PDU, which the socket sends last.
+        // The pooled buffer and the budget go back after the last PDU, which the socket sends last.
         last ? pooled : null,
+        last ? charged : 0,
       );
       dataSn++;
       offset += length;
@@ -748,13 +859,19 @@ export class Session {
         response = TaskResponse.FunctionNotSupported;
     }
     this.opts.sink.send({ kind: 'task-management-response', response, initiatorTaskTag: pdu.initiatorTaskTag, ...this.#status() });
-    if (pdu.function === TaskFunction.TargetColdReset) this.opts.sink.finish('target cold reset');
+    if (pdu.function === TaskFunction.TargetColdReset) return this.opts.sink.finish('target cold reset');
+    // An aborted command that waited for Data-In budget may have held up smaller ones behind it
+    // that fit now (first come, first served): with nothing outstanding, no release would start them.
+    if (this.#budget.waitingCount > 0) this.#startWaiting();
   }
 
   #abortTask(task: Task): void {
     task.aborted = true;
     this.#tasks.delete(task.command.initiatorTaskTag);
     this.#finishPending(task.command.immediate);
+    // Still waiting for Data-In budget: it never runs and never answers (an aborted task gets no
+    // response, RFC 7143 section 11.5.1). A running one keeps its budget until the device is done.
+    if (task.waiting) this.#dropWaiting(task);
   }
 
   #onLogout(pdu: LogoutRequest, _rawHeader: Buffer): void {
