@@ -27,6 +27,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "napi-errors.h"
+
 #define MAX_GROUPS 8
 #define MAX_MESSAGE 9216 /* a jumbo frame; larger messages are dropped (MSG_TRUNC) */
 #define MAX_READS_PER_WAKEUP 64
@@ -51,21 +53,6 @@ static unsigned char rx_buffer[MAX_MESSAGE];
       return NULL;                                                         \
     }                                                                      \
   } while (0)
-
-static napi_value make_error(napi_env env, int err, const char* syscall) {
-  char message[160];
-  napi_value code, text, error;
-  snprintf(message, sizeof message, "%s: %s", syscall, strerror(err));
-  napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &text);
-  napi_create_error(env, code, text, &error);
-  return error;
-}
-
-static napi_value throw_errno(napi_env env, int err, const char* syscall) {
-  napi_throw(env, make_error(env, err, syscall));
-  return NULL;
-}
 
 static void release(icmp_socket* s) {
   if (--s->refs == 0) free(s);

@@ -41,6 +41,8 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "napi-errors.h"
+
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
@@ -57,15 +59,18 @@
     }                                                                          \
   } while (0)
 
-static napi_value throw_errno(napi_env env, int err, const char* syscall) {
-  char message[160];
-  napi_value code, text, error;
-  snprintf(message, sizeof message, "%s: %s", syscall, strerror(err));
-  napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &text);
-  napi_create_error(env, code, text, &error);
-  napi_throw(env, error);
-  return NULL;
+/* One sendmmsg: how many datagrams left (0 when the send buffer is full); throws on other errors. */
+static napi_value send_messages(napi_env env, int fd, struct mmsghdr* messages, unsigned count) {
+  napi_value result;
+  int sent;
+  do sent = sendmmsg(fd, messages, count, MSG_DONTWAIT);
+  while (sent < 0 && errno == EINTR);
+  if (sent < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return throw_errno(env, errno, "sendmmsg");
+    sent = 0;
+  }
+  CHECK(napi_create_uint32(env, (uint32_t)sent, &result));
+  return result;
 }
 
 static napi_value throw_usage(napi_env env, const char* message) {
@@ -172,7 +177,7 @@ static napi_value js_send_segmented(napi_env env, napi_callback_info info) {
 
 static napi_value js_send_each(napi_env env, napi_callback_info info) {
   size_t argc = 5;
-  napi_value argv[5], result;
+  napi_value argv[5];
   struct iovec iov[MAX_PARTS];
   struct mmsghdr messages[MAX_DATAGRAMS];
   peer_address peer;
@@ -202,15 +207,7 @@ static napi_value js_send_each(napi_env env, napi_callback_info info) {
     messages[i].msg_hdr.msg_iovlen = end - start;
     start = end;
   }
-  int sent;
-  do sent = sendmmsg(fd, messages, count, MSG_DONTWAIT);
-  while (sent < 0 && errno == EINTR);
-  if (sent < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return throw_errno(env, errno, "sendmmsg");
-    sent = 0;
-  }
-  CHECK(napi_create_uint32(env, (uint32_t)sent, &result));
-  return result;
+  return send_messages(env, fd, messages, count);
 }
 
 /* An optional uint32 argument: `fallback` when undefined; false when present but not a uint32. */
@@ -286,15 +283,7 @@ static napi_value js_send_many(napi_env env, napi_callback_info info) {
   }
   if (ready == 0) return throw_usage(env, "sendMany: the first datagram is not a Buffer, or its address not an IP literal or its port not 1..65535");
 
-  int sent;
-  do sent = sendmmsg(fd, messages, ready, MSG_DONTWAIT);
-  while (sent < 0 && errno == EINTR);
-  if (sent < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return throw_errno(env, errno, "sendmmsg");
-    sent = 0;
-  }
-  CHECK(napi_create_uint32(env, (uint32_t)sent, &result));
-  return result;
+  return send_messages(env, fd, messages, ready);
 }
 
 NAPI_MODULE_INIT() {

@@ -3,35 +3,11 @@
 // for byte, in order per destination, and every queued reply is reported once.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createSocket, type Socket, type SocketType } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
+import { boundSocket as bound, receiveDatagrams as receive } from '../lib/datagram-test-kit.ts';
 import type { ReplyBatchNative } from './reply-batch.ts';
 import { loadReplyBatch, ReplyOutbox, replyBatchStats } from './reply-batch.ts';
-
-function bound(type: SocketType = 'udp4', address = '127.0.0.1'): Promise<Socket> {
-  const s = createSocket(type);
-  return new Promise((resolve, reject) => {
-    s.once('error', reject);
-    s.bind(0, address, () => resolve(s));
-  });
-}
-
-function receive(socket: Socket, count: number): Promise<Buffer[]> {
-  const got: Buffer[] = [];
-  if (count === 0) return Promise.resolve(got);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`only ${got.length} of ${count} datagrams arrived`)), 3000);
-    const onMessage = (msg: Buffer): void => {
-      got.push(msg);
-      if (got.length === count) {
-        clearTimeout(timer);
-        socket.off('message', onMessage);
-        resolve(got);
-      }
-    };
-    socket.on('message', onMessage);
-  });
-}
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
+import { boundSocket as bound, receiveDatagrams as receive } from '../lib/datagram-test-kit.ts';
 import { loadAddon } from '../lib/native-addon.ts';
 import { batchSendStats, socketFd, windowSink } from './batch-send.ts';
 import type { SendWindow } from './window-sender.ts';
@@ -10,11 +11,6 @@ import type { SendWindow } from './window-sender.ts';
 const log = pino({ level: 'silent' });
 
 type Native = NonNullable<Parameters<typeof windowSink>[3]>;
-
-function bound(): Promise<Socket> {
-  const s = createSocket('udp4');
-  return new Promise((resolve) => s.bind(0, '127.0.0.1', () => resolve(s)));
-}
 
 /** A window as the TFTP sender builds it: [header, data] per datagram, the last data shorter. */
 function window(count: number, blockSize: number, lastBytes: number): { parts: Buffer[]; ends: number[]; datagrams: Buffer[] } {
@@ -30,22 +26,6 @@ function window(count: number, blockSize: number, lastBytes: number): { parts: B
     datagrams.push(Buffer.concat([header, data]));
   }
   return { parts, ends, datagrams };
-}
-
-function receive(socket: Socket, count: number): Promise<Buffer[]> {
-  const got: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`only ${got.length} of ${count} datagrams arrived`)), 3000);
-    const onMessage = (msg: Buffer): void => {
-      got.push(msg);
-      if (got.length === count) {
-        clearTimeout(timer);
-        socket.off('message', onMessage);
-        resolve(got);
-      }
-    };
-    socket.on('message', onMessage);
-  });
 }
 
 function send(sink: SendWindow, parts: Buffer[], ends: number[]): Promise<Error | null> {
