@@ -22,7 +22,9 @@ export interface QemuBoot {
 export async function qemuBoot(boot: QemuBoot): Promise<RunResult> {
   const r = await run('bash', [join(E2E, 'qemu-boot.sh'), '-i', boot.image, '-l', boot.serialLog, ...boot.args], { timeoutMs: boot.timeoutMs ?? 200000, ...(boot.env !== undefined ? { env: boot.env } : {}) });
   if (r.code === 0 || !/FAIL: qemu-exited/.test(r.stderr)) return r;
-  const crc = (await run('bash', [join(E2E, 'image-crc.sh'), boot.image], boot.env !== undefined ? { env: boot.env } : {})).stdout.trim();
+  // qemu-boot.sh reads SECTORS from its environment (the image's CRC covers sectors 1..SECTORS).
+  const sectors = boot.env?.SECTORS;
+  const crc = (await run('bash', [join(E2E, 'image-crc.sh'), boot.image, ...(sectors !== undefined && sectors !== '' ? [sectors] : [])], boot.env !== undefined ? { env: boot.env } : {})).stdout.trim();
   let log: string;
   try {
     log = readFileSync(boot.serialLog, 'latin1');
