@@ -73,3 +73,16 @@ test('a datagram whose type cannot be peeked is never shed (it is decoded and ju
   turn(a, [request]);
   assert.deepEqual(turn(a, [Buffer.from('not dhcp'), discover, request]), [true, false, true]);
 });
+
+test('a full turn while the event loop has time to spare (a burst, not overload) sheds nothing', () => {
+  const a = new AdmissionControl();
+  const mixed = [...Array<Buffer>(16).fill(request), ...Array<Buffer>(16).fill(discover)];
+  mixed.forEach((d) => a.admit(d));
+  a.endTurn(false);
+  assert.equal(a.behind, false);
+  assert.ok(turn(a, Array<Buffer>(40).fill(discover)).every(Boolean), 'every DISCOVER answered');
+  assert.equal(a.shed, 0);
+  mixed.forEach((d) => a.admit(d));
+  a.endTurn(true);
+  assert.equal(a.behind, true, 'the same turn with a busy loop is overload');
+});

@@ -158,6 +158,9 @@ const RECEIVE_BUFFER_BYTES = 1024 * 1024;
 
 /** At most one "overloaded" warning this often. */
 const SHED_WARNING_INTERVAL_MS = 10_000;
+/** Event-loop utilization above which a full turn counts as overload (sampled per window). */
+const BUSY_UTILIZATION = 0.75;
+const BUSY_WINDOW_MS = 20;
 
 /**
  * dgram resolves every destination through dns.lookup, which for an address literal still
@@ -353,6 +356,20 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
 
 
   let shedWarnedMs = -Infinity;
+  // How busy the event loop has been, over windows of BUSY_WINDOW_MS (admission.ts: a full turn
+  // only means "behind" when the loop has little time to spare).
+  let eluMark = performance.eventLoopUtilization();
+  let eluMarkMs = performance.now();
+  let loopBusy = false;
+  const loopIsBusy = (): boolean => {
+    const nowMs = performance.now();
+    if (nowMs - eluMarkMs >= BUSY_WINDOW_MS) {
+      loopBusy = performance.eventLoopUtilization(eluMark).utilization >= BUSY_UTILIZATION;
+      eluMark = performance.eventLoopUtilization();
+      eluMarkMs = nowMs;
+    }
+    return loopBusy;
+  };
   const listen = (socket: dgram.Socket, arrival: ArrivalPort): void => {
     // Under overload, REQUESTs first (admission.ts). libuv's read limit is per socket, so each
     // socket has its own; it learns of each turn's end from a setImmediate (the check phase
@@ -361,7 +378,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     let turnEndScheduled = false;
     const endTurn = (): void => {
       turnEndScheduled = false;
-      admission.endTurn();
+      admission.endTurn(loopIsBusy());
     };
     socket.on('message', (bytes, rinfo) => {
       if (!turnEndScheduled) {
