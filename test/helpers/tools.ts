@@ -2,6 +2,7 @@
 // install; under CI (CI=true) a missing tool is a failure, because .ci/run installs them all.
 import { createSocket } from 'node:dgram';
 import { execFile, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 
 export function hasTool(name: string): boolean {
@@ -17,6 +18,20 @@ export function needTools(t: TestContext, tools: Record<string, string>): boolea
   process.stderr.write(`skipping "${t.name}": ${reason}\n`);
   t.skip(reason);
   return false;
+}
+
+/**
+ * For suites that set up something once (a namespace, a built image): true when the test may
+ * go on; with a setup failure (`skipReason`) it skips with the reason, or fails under CI.
+ */
+export function setupReady(t: { skip: (reason: string) => void; name: string }, skipReason: string | null, artefact: string): boolean {
+  if (skipReason !== null) {
+    if (process.env.CI === 'true') throw new Error(skipReason);
+    process.stderr.write(`skipping "${t.name}": ${skipReason}\n`);
+    t.skip(skipReason);
+    return false;
+  }
+  return existsSync(artefact);
 }
 
 export interface RunResult {

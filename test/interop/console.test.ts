@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchBrowser, needBrowser, type LaunchedBrowser } from '../helpers/browser.ts';
-import { needTools, run } from '../helpers/tools.ts';
+import { needTools, run, setupReady } from '../helpers/tools.ts';
 import { qemuBoot } from '../helpers/qemu-boot.ts';
 
 const E2E = resolve('../shared/e2e');
@@ -83,15 +83,7 @@ describe('the web console follows a machine it added through a network boot', { 
     }
   });
 
-  function ready(t: { skip: (reason: string) => void; name: string }): boolean {
-    if (skipReason !== null) {
-      if (process.env.CI === 'true') throw new Error(skipReason);
-      process.stderr.write(`skipping "${t.name}": ${skipReason}\n`);
-      t.skip(skipReason);
-      return false;
-    }
-    return existsSync(image);
-  }
+  const ready = (t: { skip: (reason: string) => void; name: string }): boolean => setupReady(t, skipReason, image);
 
   async function boot(args: string[], log: string) {
     return qemuBoot({ args: ['-m', 'b', '-t', '150', ...args], image, serialLog: join(dir, log), env });

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { needTools, run } from '../helpers/tools.ts';
+import { needTools, run, setupReady } from '../helpers/tools.ts';
 import { qemuBoot } from '../helpers/qemu-boot.ts';
 
 const E2E = resolve('../shared/e2e');
@@ -76,15 +76,7 @@ describe('a bare PXE machine boots with only diskless on its network (e2e mode b
     }
   });
 
-  function ready(t: { skip: (reason: string) => void; name: string }): boolean {
-    if (skipReason !== null) {
-      if (process.env.CI === 'true') throw new Error(skipReason);
-      process.stderr.write(`skipping "${t.name}": ${skipReason}\n`);
-      t.skip(skipReason);
-      return false;
-    }
-    return existsSync(image);
-  }
+  const ready = (t: { skip: (reason: string) => void; name: string }): boolean => setupReady(t, skipReason, image);
 
   /** Boots QEMU; the harness passes only if the guest's CRC equals that of `expected` (default: the bootcheck image). */
   async function boot(args: string[], log: string, expected = image) {

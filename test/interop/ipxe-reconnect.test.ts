@@ -12,10 +12,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { needTools, run } from '../helpers/tools.ts';
+import { needTools, run, setupReady } from '../helpers/tools.ts';
 import { qemuBoot } from '../helpers/qemu-boot.ts';
 
 const E2E = resolve('../shared/e2e');
@@ -115,15 +115,7 @@ describe('iPXE carries on after the server is SIGKILLed and restarted under its 
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
-  function ready(t: { skip: (reason: string) => void; name: string }): boolean {
-    if (skipReason !== null) {
-      if (process.env.CI === 'true') throw new Error(skipReason);
-      process.stderr.write(`skipping "${t.name}": ${skipReason}\n`);
-      t.skip(skipReason);
-      return false;
-    }
-    return existsSync(image);
-  }
+  const ready = (t: { skip: (reason: string) => void; name: string }): boolean => setupReady(t, skipReason, image);
 
   /**
    * Boots the guest against the running server, kills that server KILL_AFTER_MS into the reads
