@@ -10,6 +10,7 @@ import { LoginStatus } from './login-status.ts';
 import type { Portal } from './send-targets.ts';
 import type { TargetDirectory } from './target-directory.ts';
 import type { Credentials } from './target-directory.ts';
+import { sameIscsiName } from './target-directory.ts';
 import { DEFAULT_TARGET_POLICY } from './negotiation.ts';
 import { DEFAULT_DATA_IN_BUDGET_BYTES } from './data-in-budget.ts';
 
@@ -225,9 +226,10 @@ export class IscsiServer implements ConnectionHost {
 
   /** Ends every session logged in to this target (it was removed, or its LUNs changed). */
   dropSessions(targetName: string, reason: string): void {
-    const name = targetName.toLowerCase();
+    // Names compared as the login compares them (RFC 3722), so every session the login let in is found.
     for (const connection of this.#connections) {
-      if (connection.session?.info.targetName?.toLowerCase() === name) connection.close(reason);
+      const loggedIn = connection.session?.info.targetName;
+      if (loggedIn !== undefined && loggedIn !== null && sameIscsiName(loggedIn, targetName)) connection.close(reason);
     }
   }
 
