@@ -5,7 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { boundSocket as bound, receiveDatagrams as receive } from '../lib/datagram-test-kit.ts';
 import { loadAddon } from '../lib/native-addon.ts';
-import { batchSendStats, socketFd, windowSink } from './batch-send.ts';
+import { socketFd } from '../lib/socket-fd.ts';
+import { batchSendStats, windowSink } from './batch-send.ts';
 import type { SendWindow } from './window-sender.ts';
 
 const log = pino({ level: 'silent' });

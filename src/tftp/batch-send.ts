@@ -19,9 +19,6 @@ import { socketFd } from '../lib/socket-fd.ts';
 import type { SendWindow } from './window-sender.ts';
 import { eachDatagram } from './window-sender.ts';
 
-// Re-exported for the callers and tests that found it here before it moved to src/lib.
-export { socketFd };
-
 interface UdpBatchNative {
   /** Sends the concatenated parts as datagrams of `segment` bytes (the last shorter); bytes sent. */
   sendSegmented(fd: number, parts: readonly Buffer[], segment: number, address: string, port: number): number;
