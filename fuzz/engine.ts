@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BlockCoverage } from './coverage.ts';
-import { mutate, seededRandom } from './mutate.ts';
+import { seededRandom } from '../src/lib/seeded-random.ts';
+import { mutate } from './mutate.ts';
 import type { FuzzTarget } from './targets.ts';
 
 export interface FuzzOptions {

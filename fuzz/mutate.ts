@@ -2,18 +2,7 @@
 // range deletion/duplication/insertion, dictionary tokens and crossover with another input.
 // Seeded (mulberry32), so a run is reproducible from its seed.
 
-export type Random = (max: number) => number;
-
-export function seededRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return (max) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return max <= 0 ? 0 : Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * max);
-  };
-}
+import type { Random } from '../src/lib/seeded-random.ts';
 
 const INTERESTING_8 = [0x00, 0x01, 0x02, 0x03, 0x04, 0x07, 0x08, 0x0f, 0x10, 0x1f, 0x20, 0x3f, 0x40, 0x7f, 0x80, 0x81, 0xfe, 0xff];
 const INTERESTING_32 = [0, 1, 2, 3, 4, 7, 8, 16, 47, 48, 511, 512, 513, 4096, 8192, 65535, 65536, 262144, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, 0xffffff, 0x1000000];

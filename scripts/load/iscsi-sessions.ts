@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BLOCK, IscsiClient } from '../../test/helpers/iscsi-client.ts';
-import { seededRandom } from '../../test/helpers/overlay-crash-child.ts';
+import { seededRandom } from '../../src/lib/seeded-random.ts';
 import { spawnServer } from '../../test/helpers/server-child.ts';
 import { histogramPercentiles, Latencies, option, ProcessSampler } from './common.ts';
 

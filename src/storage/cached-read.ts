@@ -19,7 +19,6 @@ interface FileIoNative {
 /** Reads above this size go to the pool anyway: copying them would hold the event loop too long. */
 export const CACHED_READ_MAX_BYTES = 256 * 1024;
 
-const EAGAIN = 11;
 /** RWF_NOWAIT is not there (old kernel, a file system that does not support it). */
 const UNSUPPORTED = new Set([22 /* EINVAL */, 38 /* ENOSYS */, 95 /* EOPNOTSUPP */]);
 
@@ -48,19 +47,26 @@ export function cachedReadsAvailable(): boolean {
 }
 
 /**
+ * Copies into `target` what the page cache holds of it, without waiting: the bytes read (a
+ * short count: the rest is not cached, or the end of the file), or -1 when this cannot be asked
+ * (no helper, a read too large, none of it cached, or an error the pool read will report).
+ */
+function readFromCache(fd: number, target: Buffer, position: number): number {
+  const io = helper();
+  if (io === null || target.length === 0 || target.length > CACHED_READ_MAX_BYTES) return -1;
+  const n = io.preadNoWait(fd, target, 0, target.length, position);
+  if (n < 0 && UNSUPPORTED.has(-n)) native = null; // say it once: every later read takes the pool
+  return n > 0 ? n : -1;
+}
+
+/**
  * Fills `target` from the page cache right now, if all of it is there: true when it was (and
  * `target` holds the bytes), false when nothing useful happened (read the usual way then).
  */
 export function readCachedNow(fd: number, target: Buffer, position: number): boolean {
-  const io = helper();
-  if (io === null || target.length === 0 || target.length > CACHED_READ_MAX_BYTES) return false;
-  const n = io.preadNoWait(fd, target, 0, target.length, position);
-  if (n === target.length) {
-    cachedReadStats.cached++;
-    return true;
-  }
-  if (n < 0 && UNSUPPORTED.has(-n)) native = null;
-  return false;
+  if (readFromCache(fd, target, position) !== target.length) return false;
+  cachedReadStats.cached++;
+  return true;
 }
 
 /**
@@ -68,17 +74,14 @@ export function readCachedNow(fd: number, target: Buffer, position: number): boo
  * can, the rest on the thread pool. `done` is always called asynchronously.
  */
 export function readFullyCached(fd: number, target: Buffer, position: number, done: Done): void {
-  const io = helper();
-  if (io === null || target.length === 0 || target.length > CACHED_READ_MAX_BYTES) return readFully(fd, target, position, done);
-  const n = io.preadNoWait(fd, target, 0, target.length, position);
+  const n = readFromCache(fd, target, position);
   if (n === target.length) {
     cachedReadStats.cached++;
     return process.nextTick(done, null);
   }
   if (n <= 0) {
-    if (n === -EAGAIN || n === 0) cachedReadStats.missed++;
-    else if (UNSUPPORTED.has(-n)) native = null; // say it once: every later read takes the pool
-    // n === 0 is the end of the file (or nothing cached): readFully knows what to do with both.
+    // Nothing cached (or no way to ask): readFully also knows what to do at the end of the file.
+    if (native !== null && target.length <= CACHED_READ_MAX_BYTES) cachedReadStats.missed++;
     return readFully(fd, target, position, done);
   }
   // The first part was cached; the rest is read (and waited for) on the pool.

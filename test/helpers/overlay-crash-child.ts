@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { openOverlayDevice } from '../../src/storage/overlay/index.ts';
+import { seededRandom } from '../../src/lib/seeded-random.ts';
 
 export const CRASH_BLOCK_BYTES = 512;
 
@@ -35,17 +36,6 @@ export function blockPattern(op: number, block: number): Buffer {
   return b;
 }
 
-/** mulberry32: small, seeded, and the same in parent and child. */
-export function seededRandom(seed: number): (max: number) => number {
-  let a = seed >>> 0;
-  return (max) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * max);
-  };
-}
 
 /** Exits on its own after this long, in case the parent never kills it. */
 const SAFETY_EXIT_MS = 60_000;

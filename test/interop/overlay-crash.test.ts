@@ -18,7 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { checkOverlay, createOverlay, openOverlayDevice } from '../../src/storage/overlay/index.ts';
-import { CRASH_BLOCK_BYTES, blockPattern, seededRandom } from '../helpers/overlay-crash-child.ts';
+import { seededRandom } from '../../src/lib/seeded-random.ts';
+import { CRASH_BLOCK_BYTES, blockPattern } from '../helpers/overlay-crash-child.ts';
 
 const ITERATIONS = Number(process.env.OVERLAY_CRASH_ITERATIONS ?? 40);
 const FIRST_SEED = Number(process.env.OVERLAY_CRASH_SEED ?? 1);

@@ -10,6 +10,7 @@ import { scanOverlay } from './map-scan.ts';
 import { OverlayDevice } from './overlay-device.ts';
 import { createOverlay, openOverlayDevice, type OpenOverlayOptions } from './overlay-files.ts';
 import { SlotAllocator } from './slot-allocator.ts';
+import { seededRandom as random } from '../../lib/seeded-random.ts';
 import { closeDevice, discardAt, flushDevice, makeBase, patternBytes, readAt, scratchDir, writeAt } from './test-kit.ts';
 
 const scratch = scratchDir('overlay-device');
@@ -29,18 +30,6 @@ async function fixture(baseBytes: number, clusterBytes: number): Promise<Fixture
   const model = makeBase(basePath, baseBytes, n + 1);
   await createOverlay(overlayPath, basePath, { clusterBytes });
   return { basePath, overlayPath, model: Buffer.from(model) };
-}
-
-/** A seeded PRNG (mulberry32) so failures replay. */
-function random(seed: number): (max: number) => number {
-  let a = seed >>> 0;
-  return (max) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * max);
-  };
 }
 
 const modes: [string, OpenOverlayOptions][] = [
