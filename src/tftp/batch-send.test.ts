@@ -7,6 +7,7 @@ import { boundSocket as bound, receiveDatagrams as receive } from '../lib/datagr
 import { loadAddon } from '../lib/native-addon.ts';
 import { socketFd } from '../lib/socket-fd.ts';
 import { batchSendStats, windowSink } from './batch-send.ts';
+import { nodeDatagramPath } from './transfer-socket.ts';
 import type { SendWindow } from './window-sender.ts';
 
 const log = pino({ level: 'silent' });
@@ -66,7 +67,7 @@ describe('windowSink', () => {
       const w = window(count, 1468, last);
       const before = batchSendStats.segmented;
       const arriving = receive(rx, count);
-      assert.equal(await send(windowSink(tx, peer(), log, loaded.native), w.parts, w.ends), null);
+      assert.equal(await send(windowSink(nodeDatagramPath(tx), peer(), log, loaded.native), w.parts, w.ends), null);
       const got = await arriving;
       assert.deepEqual(got, w.datagrams, `${count} datagrams, last ${last} bytes of data`);
       assert.ok(batchSendStats.segmented > before, 'sent segmented');
@@ -93,7 +94,7 @@ describe('windowSink', () => {
       },
     };
     const arriving = receive(rx, 6);
-    const sink = windowSink(tx, peer(), log, fake);
+    const sink = windowSink(nodeDatagramPath(tx), peer(), log, fake);
     assert.equal(await send(sink, w.parts, w.ends), null);
     const got = await arriving;
     assert.deepEqual(
@@ -118,16 +119,16 @@ describe('windowSink', () => {
       sendEach: () => 0,
     };
     const w = window(3, 512, 10);
-    const err = await send(windowSink(tx, peer(), log, fake), w.parts, w.ends);
+    const err = await send(windowSink(nodeDatagramPath(tx), peer(), log, fake), w.parts, w.ends);
     assert.match(String(err), /unreachable/);
   });
 
   test('without the helper, every datagram goes through Node', async () => {
     const w = window(5, 512, 3);
     const arriving = receive(rx, 5);
-    const before = batchSendStats.viaNode;
-    assert.equal(await send(windowSink(tx, peer(), log, null), w.parts, w.ends), null);
+    const before = batchSendStats.viaSocket;
+    assert.equal(await send(windowSink(nodeDatagramPath(tx), peer(), log, null), w.parts, w.ends), null);
     assert.deepEqual(await arriving, w.datagrams);
-    assert.equal(batchSendStats.viaNode, before, 'the plain Node sink does not count as a fallback');
+    assert.equal(batchSendStats.viaSocket, before, 'the plain Node sink does not count as a fallback');
   });
 });

@@ -8,14 +8,12 @@
 // once and cuts the payload into equal datagrams, the last one shorter), else one sendmmsg.
 // The datagrams on the wire are the same as Node's, byte for byte.
 //
-// Falls back to Node's send, per datagram, when the helper is not built, when Node does not
-// show the socket's fd (it is internal state, looked up defensively), when the send buffer is
-// full (EAGAIN: libuv then queues and polls, as it does for any send), and while earlier
-// datagrams of this transfer are still queued in libuv (order on the wire must hold).
-import type { Socket } from 'node:dgram';
+// Falls back to the socket's own send, per datagram, when the helper is not built, when the fd
+// cannot be seen (Node keeps it in internal state, looked up defensively), when the send buffer
+// is full (EAGAIN: the socket then queues and polls, as it does for any send), and while earlier
+// datagrams of this transfer are still queued (order on the wire must hold).
 import type { Logger } from 'pino';
 import { loadAddon } from '../lib/native-addon.ts';
-import { socketFd } from '../lib/socket-fd.ts';
 import type { SendWindow } from './window-sender.ts';
 import { eachDatagram } from './window-sender.ts';
 
@@ -38,15 +36,23 @@ const NO_GSO = new Set(['EIO', 'EINVAL', 'ENOPROTOOPT', 'EOPNOTSUPP']);
 export interface BatchSendStats {
   segmented: number;
   mmsg: number;
-  viaNode: number;
+  viaSocket: number;
 }
 
 /** Process-wide counts of windows sent each way (for tests and the benchmark's notes). */
-export const batchSendStats: BatchSendStats = { segmented: 0, mmsg: 0, viaNode: 0 };
+export const batchSendStats: BatchSendStats = { segmented: 0, mmsg: 0, viaSocket: 0 };
 
 export interface Peer {
   readonly address: string;
   readonly port: number;
+}
+
+/** The transfer socket as the sink needs it (transfer-socket.ts has one for each kind of socket). */
+export interface DatagramPath {
+  /** The fd for the batch sends, or null while it cannot take them (none seen, datagrams queued). */
+  directFd(): number | null;
+  /** One datagram (the parts concatenated) the socket's own way: queued behind a full buffer. */
+  sendOne(parts: Buffer[], peer: Peer, cb: (err: Error | null) => void): void;
 }
 
 function loadNative(): UdpBatchNative | null {
@@ -56,18 +62,11 @@ function loadNative(): UdpBatchNative | null {
 
 /**
  * A SendWindow for one transfer socket. `native` is for tests; by default the helper is loaded
- * (once per process) and Node's send is used when it is missing.
+ * (once per process) and the socket's own send is used when it is missing.
  */
-export function windowSink(socket: Socket, peer: Peer, log: Logger, native: UdpBatchNative | null = loadNative()): SendWindow {
-  let queued = 0; // datagrams handed to Node's send and not yet completed
-  const viaNode = eachDatagram((parts, cb) => {
-    queued++;
-    socket.send(parts, peer.port, peer.address, (err) => {
-      queued--;
-      cb(err);
-    });
-  });
-  if (native === null) return viaNode;
+export function windowSink(path: DatagramPath, peer: Peer, log: Logger, native: UdpBatchNative | null = loadNative()): SendWindow {
+  const viaSocket = eachDatagram((parts, cb) => path.sendOne(parts, peer, cb));
+  if (native === null) return viaSocket;
   let gso = true;
 
   /** Datagrams [from, to) of the window as one segmented send; false when it cannot be. */
@@ -93,10 +92,10 @@ export function windowSink(socket: Socket, peer: Peer, log: Logger, native: UdpB
   };
 
   return (parts, ends, cb) => {
-    const fd = queued === 0 ? socketFd(socket) : null;
+    const fd = path.directFd();
     if (fd === null) {
-      batchSendStats.viaNode++;
-      viaNode(parts, ends, cb);
+      batchSendStats.viaSocket++;
+      viaSocket(parts, ends, cb);
       return;
     }
     let from = 0;
@@ -126,7 +125,7 @@ export function windowSink(socket: Socket, peer: Peer, log: Logger, native: UdpB
         const sent = native.sendEach(fd, parts.slice(base, ends[to - 1]), localEnds, peer.address, peer.port);
         batchSendStats.mmsg++;
         from += sent;
-        if (from < to) break; // the send buffer is full: Node queues the rest
+        if (from < to) break; // the send buffer is full: the socket queues the rest
       }
     } catch (err) {
       cb(err instanceof Error ? err : new Error(String(err)));
@@ -136,9 +135,9 @@ export function windowSink(socket: Socket, peer: Peer, log: Logger, native: UdpB
       cb(null);
       return;
     }
-    batchSendStats.viaNode++;
+    batchSendStats.viaSocket++;
     const base = from === 0 ? 0 : (ends[from - 1] ?? 0);
-    viaNode(
+    viaSocket(
       parts.slice(base),
       ends.slice(from).map((end) => end - base),
       cb,

@@ -104,11 +104,12 @@ describe('TFTP server', () => {
     await server.close();
   });
 
-  test('a windowed download from a fresh TID, with events', async () => {
+  /** A blksize 1024, windowsize 2 download from `srv`; the file's bytes and the client's port. */
+  const windowedDownload = async (srv: TftpServer): Promise<{ bytes: Buffer; port: number }> => {
     const c = await client();
-    c.send(rrq('file.bin', { blksize: '1024', windowsize: '2', tsize: '0' }), server.port);
+    c.send(rrq('file.bin', { blksize: '1024', windowsize: '2', tsize: '0' }), srv.port);
     const oack = await c.next();
-    assert.notEqual(oack.port, server.port, 'a new TID answers');
+    assert.notEqual(oack.port, srv.port, 'a new TID answers');
     assert.deepEqual(oack.packet, { kind: 'oack', options: [{ name: 'blksize', value: '1024' }, { name: 'windowsize', value: '2' }, { name: 'tsize', value: '3000' }] });
     c.send({ kind: 'ack', block: 0 }, oack.port);
     const got: Buffer[] = [];
@@ -116,15 +117,30 @@ describe('TFTP server', () => {
       const d = await c.next();
       assert.equal(d.packet.kind, 'data');
       if (d.packet.kind !== 'data') break;
+      assert.equal(d.port, oack.port, 'every DATA from the same TID');
       got.push(d.packet.data);
       if (d.packet.block % 2 === 0 || d.packet.data.length < 1024) c.send({ kind: 'ack', block: d.packet.block }, d.port);
       if (d.packet.data.length < 1024) break;
     }
-    assert.deepEqual(Buffer.concat(got), FILE);
+    return { bytes: Buffer.concat(got), port: c.socket.address().port };
+  };
+
+  test('a windowed download from a fresh TID, with events', async () => {
+    const { bytes, port } = await windowedDownload(server);
+    assert.deepEqual(bytes, FILE);
     await new Promise((r) => setTimeout(r, 20));
-    const mine = events.filter((e) => e.peer.port === c.socket.address().port);
+    const mine = events.filter((e) => e.peer.port === port);
     assert.deepEqual(mine.map((e) => e.kind), ['tftp-start', 'tftp-done']);
     assert.equal(mine[1]?.bytes, 3000);
+  });
+
+  test("the same download over Node's dgram transfer sockets (the path without the native helper)", async () => {
+    const viaNode = await start({ transferSockets: 'node' });
+    try {
+      assert.deepEqual((await windowedDownload(viaNode)).bytes, FILE);
+    } finally {
+      await viaNode.close();
+    }
   });
 
   test('malformed datagrams are dropped and the server keeps serving', async () => {

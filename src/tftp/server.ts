@@ -13,6 +13,7 @@ import type { TransferConfig } from './transfer.ts';
 import { DEFAULT_TRANSFER_CONFIG } from './transfer.ts';
 import type { SessionEnd } from './transfer-session.ts';
 import { TransferSession } from './transfer-session.ts';
+import { openTransferSocket, type TransferSocket } from './transfer-socket.ts';
 import type { ClientPacket, RequestPacket } from './wire.ts';
 import { decodeClientPacket, encodeErrorPacket, ErrorCode } from './wire.ts';
 
@@ -44,6 +45,8 @@ export interface TftpServerOptions {
   /** Transfers at once, each with a socket and a read-ahead buffer; default 512. */
   readonly maxTransfers?: number;
   readonly transfer?: Partial<TransferConfig>;
+  /** 'native' (default) when the helper is built, else Node's dgram; 'node' always Node's (tests). */
+  readonly transferSockets?: 'native' | 'node';
 }
 
 export interface TftpServerStats {
@@ -141,9 +144,10 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
   };
 
   const startSession = async (key: string, peer: TftpPeer, request: RequestPacket, source: FileSource, startedMs: number, plog: Logger): Promise<void> => {
-    const tid = createSocket({ type: family });
+    let session: TransferSession | null = null;
+    let tid: TransferSocket;
     try {
-      await bindUdp(tid, address, 0);
+      tid = await openTransferSocket(family, address, plog, (bytes, from, port) => session?.onMessage(bytes, from, port), options.transferSockets !== 'node');
     } catch (err) {
       sessions.delete(key);
       counters.active--;
@@ -159,7 +163,7 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
       tid.close();
       return;
     }
-    const session = new TransferSession({
+    session = new TransferSession({
       socket: tid,
       peer,
       source,

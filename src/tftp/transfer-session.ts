@@ -1,7 +1,6 @@
-// The I/O edge of one read transfer: its own UDP socket (a fresh TID, RFC 1350 section 4), one
-// timer, and a WindowSender. It feeds packets and timeouts to the pure state machine in
-// transfer.ts and performs the actions that come back.
-import type { Socket } from 'node:dgram';
+// The I/O edge of one read transfer: its own UDP socket (a fresh TID, RFC 1350 section 4, see
+// transfer-socket.ts), one timer, and a WindowSender. It feeds packets and timeouts to the pure
+// state machine in transfer.ts and performs the actions that come back.
 import type { Logger } from 'pino';
 import { assertNever, DecodeError } from '../lib/errors.ts';
 import type { FileSource, TftpPeer } from './files.ts';
@@ -11,11 +10,12 @@ import type { ClientPacket, TftpOption } from './wire.ts';
 import { decodeClientPacket, encodeErrorPacket, ErrorCode } from './wire.ts';
 import { WindowSender } from './window-sender.ts';
 import { windowSink } from './batch-send.ts';
+import type { TransferSocket } from './transfer-socket.ts';
 
 export type SessionEnd = Extract<TftpAction, { kind: 'done' | 'failed' }> | { readonly kind: 'aborted'; readonly message: string; readonly stats: ReturnType<typeof transferStats> };
 
 export interface SessionDeps {
-  readonly socket: Socket;
+  readonly socket: TransferSocket;
   readonly peer: TftpPeer;
   readonly source: FileSource;
   readonly config: TransferConfig;
@@ -34,12 +34,7 @@ export class TransferSession {
   private deadlineMs = 0;
   private ended = false;
 
-  constructor(private readonly deps: SessionDeps) {
-    deps.socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo.address, rinfo.port));
-    deps.socket.on('error', (err) => {
-      deps.log.debug({ err }, 'transfer socket error');
-    });
-  }
+  constructor(private readonly deps: SessionDeps) {}
 
   start(options: readonly TftpOption[]): void {
     const [s, actions] = startTransfer(options, this.deps.source.size, this.deps.config, now());
@@ -63,12 +58,13 @@ export class TransferSession {
     this.end({ kind: 'aborted', message: logMessage, stats: transferStats(this.state, now()) });
   }
 
-  private onMessage(msg: Buffer, address: string, port: number): void {
+  /** A datagram that arrived on the transfer socket (`msg` is valid during the call only). */
+  onMessage(msg: Buffer, address: string, port: number): void {
     if (this.ended || this.state === null) return;
     if (address !== this.deps.peer.address || port !== this.deps.peer.port) {
       // RFC 1350 section 4: a packet from a stranger gets ERROR 5 and does not disturb us.
       this.deps.log.debug({ from: `${address}:${port}` }, 'packet from an unknown TID');
-      this.deps.socket.send(encodeErrorPacket(ErrorCode.UnknownTid, 'Unknown transfer ID'), port, address);
+      this.deps.socket.send(encodeErrorPacket(ErrorCode.UnknownTid, 'Unknown transfer ID'), { address, port });
       return;
     }
     let packet: ClientPacket;
@@ -115,9 +111,7 @@ export class TransferSession {
   }
 
   private sendPacket(packet: Buffer): void {
-    this.deps.socket.send(packet, this.deps.peer.port, this.deps.peer.address, (err) => {
-      if (err !== null) this.deps.log.debug({ err }, 'send failed');
-    });
+    this.deps.socket.send(packet, this.deps.peer);
   }
 
   /**
@@ -154,13 +148,7 @@ export class TransferSession {
     if (this.sender === null) this.deps.source.close();
     else this.sender.close(() => this.deps.source.close());
     // Let a final ERROR leave before the socket goes; a closed socket drops queued sends.
-    setImmediate(() => {
-      try {
-        this.deps.socket.close();
-      } catch {
-        // already closed
-      }
-    });
+    setImmediate(() => this.deps.socket.close());
     this.deps.onEnd(end);
   }
 }

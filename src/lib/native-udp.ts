@@ -1,0 +1,219 @@
+// A UDP socket that receives in batches, without an allocation per datagram (native/udp-socket.c).
+//
+// Node's dgram module allocates a 64 KiB buffer, a Buffer and an rinfo object for every datagram
+// it receives and emits an event for each; a windowed TFTP transfer waits on that path between
+// every ACK and its next window. This socket is the native helper's own: libuv polls the fd,
+// recvmmsg reads every waiting datagram into one arena shared by all these sockets of the
+// process, and the handler sees each datagram as a view of that arena. The view is valid only
+// until the handler returns (copy what must be kept): the next batch, of any socket, overwrites
+// it. JavaScript runs one callback at a time, so sharing the arena is safe.
+//
+// Sends go straight to the kernel (sendto); when the send buffer is full the datagram waits in
+// a queue, in order, until libuv says the socket is writable again.
+import { loadAddon } from './native-addon.ts';
+
+/** The helper's functions (native/udp-socket.c); tests may stand in for them. */
+export interface UdpSocketNative {
+  open(family: 4 | 6, address: string, port: number, arena: Buffer, meta: Buffer, slot: number, onBatch: (count: number) => void): [unknown, number, number];
+  sendTo(fd: number, datagram: Buffer, address: string, port: number): number;
+  waitWritable(handle: unknown): void;
+  close(handle: unknown): void;
+}
+
+/** Bytes of the arena per datagram: more than any datagram these sockets expect (TFTP ACKs and ERRORs). */
+export const SLOT_BYTES = 2048;
+const SLOTS = 64;
+const META_BYTES = 24;
+
+const arena = Buffer.alloc(SLOT_BYTES * SLOTS);
+const meta = Buffer.alloc(META_BYTES * SLOTS);
+
+export type DatagramHandler = (data: Buffer, address: string, port: number) => void;
+
+export interface NativeUdpHandlers {
+  /** A datagram of at most SLOT_BYTES (longer ones go to `oversized`); `data` is valid during the call only. */
+  readonly datagram: DatagramHandler;
+  readonly oversized: (bytes: number, address: string, port: number) => void;
+  readonly error: (err: Error) => void;
+}
+
+function loadNative(): UdpSocketNative | string {
+  const loaded = loadAddon<UdpSocketNative>('udp_socket', ['open', 'sendTo', 'waitWritable', 'close']);
+  return 'native' in loaded ? loaded.native : loaded.error;
+}
+
+/** Why the native socket cannot be used here, or null when it can. */
+export function nativeUdpUnavailable(): string | null {
+  const native = loadNative();
+  return typeof native === 'string' ? native : null;
+}
+
+/** The text of an address as the kernel's inet_ntop writes it (so it equals Node's rinfo.address). */
+export function formatAddress(bytes: Uint8Array, offset: number, family: 4 | 6): string {
+  if (family === 4) return `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;
+  const words: number[] = [];
+  for (let i = 0; i < 8; i++) words.push(((bytes[offset + 2 * i] ?? 0) << 8) | (bytes[offset + 2 * i + 1] ?? 0));
+  // The longest run of two or more zero words becomes "::", the first such run on a tie (RFC 5952 4.2).
+  let bestStart = -1;
+  let bestLength = 0;
+  for (let i = 0; i < 8; ) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLength && j - i >= 2) {
+      bestStart = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  // glibc writes IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) addresses with
+  // the IPv4 part dotted.
+  if (bestStart === 0 && (bestLength === 6 || (bestLength === 5 && words[5] === 0xffff))) {
+    const v4 = formatAddress(bytes, offset + 12, 4);
+    return bestLength === 6 ? `::${v4}` : `::ffff:${v4}`;
+  }
+  let text = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      text += '::';
+      i += bestLength - 1;
+      continue;
+    }
+    if (text !== '' && !text.endsWith(':')) text += ':';
+    text += (words[i] ?? 0).toString(16);
+  }
+  return text;
+}
+
+interface Queued {
+  readonly datagram: Buffer;
+  readonly address: string;
+  readonly port: number;
+  readonly done: (err: Error | null) => void;
+}
+
+export class NativeUdpSocket {
+  /** The socket's fd, for the batch senders of native/udp-batch.c. */
+  readonly fd: number;
+  /** The port it is bound to. */
+  readonly port: number;
+  private readonly queue: Queued[] = [];
+  private closed = false;
+  /** The last source seen and its text, so that a transfer's one peer is formatted once. */
+  private lastKey = -1;
+  private lastAddress = '';
+
+  private constructor(
+    private readonly native: UdpSocketNative,
+    private readonly handle: unknown,
+    fd: number,
+    port: number,
+  ) {
+    this.fd = fd;
+    this.port = port;
+  }
+
+  /**
+   * A socket bound to address:port (0: any free port), receiving from the start. Throws the
+   * bind's error (err.code EADDRINUSE, ...) or, without the native helper, an Error that says so.
+   * `native` is for tests.
+   */
+  static open(family: 4 | 6, address: string, port: number, handlers: NativeUdpHandlers, native: UdpSocketNative | string = loadNative()): NativeUdpSocket {
+    if (typeof native === 'string') throw new Error(native);
+    let socket: NativeUdpSocket | null = null;
+    const onBatch = (count: number): void => {
+      if (socket !== null) socket.onBatch(count, handlers);
+    };
+    const [handle, fd, boundPort] = native.open(family, address, port, arena, meta, SLOT_BYTES, onBatch);
+    socket = new NativeUdpSocket(native, handle, fd, boundPort);
+    return socket;
+  }
+
+  /** Datagrams waiting for room in the send buffer. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Sends one datagram, now or (behind a full send buffer) once earlier ones have left; `done`
+   * runs when it has, possibly before this returns.
+   */
+  send(datagram: Buffer, port: number, address: string, done: (err: Error | null) => void = () => {}): void {
+    if (this.closed) {
+      done(new Error('the socket is closed'));
+      return;
+    }
+    if (this.queue.length > 0) {
+      this.queue.push({ datagram, address, port, done });
+      return;
+    }
+    this.sendNow({ datagram, address, port, done });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.native.close(this.handle);
+    const dropped = this.queue.splice(0);
+    for (const q of dropped) q.done(new Error('the socket closed before the datagram left'));
+  }
+
+  /** False when the send buffer is full (the datagram is then first in the queue). */
+  private sendNow(q: Queued): boolean {
+    let sent: number;
+    try {
+      sent = this.native.sendTo(this.fd, q.datagram, q.address, q.port);
+    } catch (err) {
+      q.done(err instanceof Error ? err : new Error(String(err)));
+      return true;
+    }
+    if (sent < 0) {
+      if (this.queue[0] !== q) this.queue.unshift(q);
+      this.native.waitWritable(this.handle);
+      return false;
+    }
+    if (this.queue[0] === q) this.queue.shift();
+    q.done(null);
+    return true;
+  }
+
+  private onBatch(count: number, handlers: NativeUdpHandlers): void {
+    if (this.closed) return;
+    if (count === 0) {
+      // Writable again: the queue goes out in order until it is empty or the buffer fills.
+      for (let q = this.queue[0]; q !== undefined && !this.closed; q = this.queue[0]) {
+        if (!this.sendNow(q)) return;
+      }
+      return;
+    }
+    if (count < 0) {
+      const err: Error & { code?: string } = new Error(`recvmmsg failed (errno ${-count})`);
+      handlers.error(err);
+      return;
+    }
+    for (let i = 0; i < count && !this.closed; i++) {
+      const m = i * META_BYTES;
+      const length = meta.readUInt32LE(m);
+      const port = meta.readUInt16LE(m + 4);
+      const address = this.sourceAddress(m);
+      if (length > SLOT_BYTES) handlers.oversized(length, address, port);
+      else handlers.datagram(arena.subarray(i * SLOT_BYTES, i * SLOT_BYTES + length), address, port);
+    }
+  }
+
+  private sourceAddress(m: number): string {
+    const family = meta[m + 6] === 6 ? 6 : 4;
+    if (family === 4) {
+      const key = meta.readUInt32BE(m + 8);
+      if (key === this.lastKey) return this.lastAddress;
+      this.lastKey = key;
+      this.lastAddress = formatAddress(meta, m + 8, 4);
+      return this.lastAddress;
+    }
+    this.lastKey = -1;
+    return formatAddress(meta, m + 8, 6);
+  }
+}
