@@ -18,8 +18,8 @@
 // is skipped. Environment: BENCH_PAIRS (rounds, default 3), BENCH_ONLY (workload name text).
 import { execFileSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, createReadStream, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { chmodSync, closeSync, createReadStream, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { alternate, CLOCK_TICKS, cpuTicks, fail, findTool, formatTable, median, onCleanup, ratio, runClient, startServer, stopServer, systemBusyTicks, waitUntil, type Server } from './lib/harness.ts';
 import { recordResults, targetResult, type TargetResult } from './lib/results.ts';
 
@@ -183,8 +183,7 @@ async function startPeers(dir: string, base: string): Promise<Peer[]> {
     // -L: foreground; -s: chroot into the folder; -u nobody: the package's "tftp" user may not exist.
     if (hpa !== null) await launch('tftpd-hpa', hpa, ['-L', '-u', 'nobody', '-a', `${HOST}:${PORTS['tftpd-hpa']}`, '-s', dir]);
     // bench/setup-peers.sh unpacks atftpd beside tftpd-hpa (the packages conflict).
-    const unpacked = 'bench/.peers/atftpd/usr/sbin/atftpd';
-    const atftpd = findTool('atftpd', 'atftpd', 'BENCH_ATFTPD') ?? (existsSync(unpacked) ? resolve(unpacked) : null);
+    const atftpd = findTool('atftpd', 'atftpd', 'BENCH_ATFTPD', 'bench/.peers/atftpd/usr/sbin/atftpd');
     if (atftpd !== null) {
       await launch('atftpd', atftpd, ['--daemon', '--no-fork', '--port', String(PORTS.atftpd), '--bind-address', HOST, '--logfile', '/dev/null', '--maxthread', String(PARALLEL * 2), dir]);
     }

@@ -3,7 +3,7 @@
 // plain text table.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const CLOCK_TICKS = 100;
@@ -98,13 +98,14 @@ export function runClient(command: string, args: readonly string[], options: { t
 }
 
 /**
- * Finds an executable: `envVar` (a path) first, then PATH and the sbin folders. Prints what to
+ * Finds an executable: `envVar` (a path) first, then PATH and the sbin folders, then `fallback`
+ * (a path, e.g. a peer unpacked beside the bench). Prints what to
  * install and returns null when it is missing, so the caller can skip that peer.
  */
-export function findTool(name: string, debianPackage: string, envVar?: string): string | null {
+export function findTool(name: string, debianPackage: string, envVar?: string, fallback?: string): string | null {
   const override = envVar !== undefined ? process.env[envVar] : undefined;
   const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin', '/usr/local/sbin'].filter((d) => d !== '');
-  const candidates = override !== undefined && override !== '' ? [override] : dirs.map((d) => join(d, name));
+  const candidates = override !== undefined && override !== '' ? [override] : [...dirs.map((d) => join(d, name)), ...(fallback === undefined ? [] : [resolve(fallback)])];
   for (const path of candidates) {
     try {
       accessSync(path, constants.X_OK);
