@@ -13,10 +13,11 @@
 // the CRC and DONE.
 // Records bench-results/boot-time.json (lib/results.ts): the ratio of the times to the CRC.
 //
-// Env: BENCH_PAIRS (3), BENCH_BOOT_TIMEOUT (qemu-boot.sh -t, 90 s), E2E_DIR (../shared/e2e).
+// Env: BENCH_PAIRS (3), BENCH_BOOT_TIMEOUT (qemu-boot.sh -t, 90 s), E2E_DIR (../shared/e2e),
+// BENCH_BOOT_PCAP=1 (a capture per boot beside its serial log, kept with BENCH_BOOT_KEEP=DIR).
 // Needs root and: qemu-system-x86 ipxe-qemu ipxe nasm dnsmasq-base tgt iproute2 (see
 // ../shared/e2e/README.md). Uses the namespace e2e-b and tgtd control port 47.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fail, findTool, formatTable, median, onCleanup, ratio } from './lib/harness.ts';
@@ -110,6 +111,8 @@ async function main(): Promise<void> {
       destroyNamespace();
     }
   } finally {
+    const keep = process.env.BENCH_BOOT_KEEP;
+    if (keep !== undefined && keep !== '') cpSync(join(dir, 'logs'), keep, { recursive: true });
     removeDir();
   }
 

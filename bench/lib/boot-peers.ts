@@ -348,6 +348,8 @@ function watchSerialLog(path: string, crc: string, start: bigint): { seen(): num
 export function qemuBoot(options: { crc: string; mac: string; serialLog: string; timeoutSeconds: number }): Promise<BootResult> {
   return new Promise((resolveBoot, reject) => {
     const args = [join(E2E, 'qemu-boot.sh'), '-m', 'b', '-c', options.crc, '-n', `e1000,mac=${options.mac}`, '-t', String(options.timeoutSeconds), '-l', options.serialLog];
+    // BENCH_BOOT_PCAP=1: the guest's packets beside its serial log (qemu-boot.sh -p), to see where a boot waits.
+    if (process.env.BENCH_BOOT_PCAP === '1') args.push('-p', options.serialLog.replace(/\.log$/, '') + '.pcap');
     rmSync(options.serialLog, { force: true });
     const start = process.hrtime.bigint();
     const watch = watchSerialLog(options.serialLog, options.crc, start);

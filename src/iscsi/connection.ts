@@ -12,6 +12,7 @@ import { decodeInitiatorPdu } from './pdu/index.ts';
 import { Opcode, RejectReason, RESERVED_TAG, type InitiatorPdu, type LoginRequest } from './pdu/types.ts';
 import { PduWriter } from './pdu-writer.ts';
 import { adoptSocket } from './socket-receive.ts';
+import { quickAck } from '../lib/tcp-quickack.ts';
 import { Session } from './session.ts';
 import type { Portal } from './send-targets.ts';
 import type { TargetDirectory } from './target-directory.ts';
@@ -152,6 +153,7 @@ export class Connection {
     } catch (err) {
       this.#protocolFailure(err);
     }
+    this.#ackHeaderAlone();
   }
 
   #onReceived(length: number): void {
@@ -161,6 +163,15 @@ export class Connection {
     } catch (err) {
       this.#protocolFailure(err);
     }
+    this.#ackHeaderAlone();
+  }
+
+  /**
+   * A read that ended right after a PDU's header: iPXE sends the data segment only once that
+   * header is acknowledged, and the kernel would delay the ACK by 40 ms (lib/tcp-quickack.ts).
+   */
+  #ackHeaderAlone(): void {
+    if (!this.#closed && this.framer.waitingForData) quickAck(this.socket);
   }
 
   readonly #onFrame = (frame: Frame): void => {

@@ -120,6 +120,23 @@ test('framer: a PDU inside one chunk is handed out as views of that chunk (zero 
   assert.equal(frames[0]?.data.byteOffset, chunk.byteOffset + BHS_LENGTH + 4);
 });
 
+test('framer: waitingForData is true exactly while a header has arrived and none of its data', () => {
+  const withData = wire(nopOut(Buffer.alloc(100, 1)), false, false);
+  const empty = wire(nopOut(Buffer.alloc(0), 2), false, false);
+  const framer = new PduFramer({ headerDigest: false, dataDigest: false, maxDataSegmentLength: CAP });
+  const seen: boolean[] = [];
+  const feed = (chunk: Buffer): void => {
+    framer.push(chunk, () => {});
+    seen.push(framer.waitingForData);
+  };
+  feed(withData.subarray(0, 20)); // part of the header
+  feed(withData.subarray(20, BHS_LENGTH)); // the header alone: iPXE now waits for our ACK
+  feed(withData.subarray(BHS_LENGTH, BHS_LENGTH + 1)); // one byte of data
+  feed(withData.subarray(BHS_LENGTH + 1)); // the rest
+  feed(empty); // a PDU without data
+  assert.deepEqual(seen, [false, true, false, false, false]);
+});
+
 test('framer: a data segment straddling chunks is copied once into a buffer of exactly its size', () => {
   const data = Buffer.alloc(64 * 1024 + 3, 7);
   const bytes = wire(nopOut(data), false, false);

@@ -184,6 +184,14 @@ export class PduFramer {
     return buffer;
   }
 
+  /**
+   * True when a PDU's header has arrived and none of its data segment yet: a sender that keeps
+   * one unacknowledged segment in flight (iPXE) is now waiting for our ACK to send the data.
+   */
+  get waitingForData(): boolean {
+    return this.#state === 'data' && this.#filled === 0;
+  }
+
   /** The connection is idle: the receive buffer goes back to its smallest size at the next read. */
   trimIdle(): void {
     this.#rxWanted = RECEIVE_BUFFER_MIN_BYTES;
