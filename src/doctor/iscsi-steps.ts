@@ -2,6 +2,7 @@
 // portal answers, the target takes the machine's initiator IQN and CHAP, the LUN reads, and its
 // first blocks can boot the machine's firmware. Pure: probe results in, steps out.
 import { describeLoginStatus } from '../iscsi/login-status.ts';
+import { sameIscsiName } from '../iscsi/target-directory.ts';
 import type { DoctorMachine, DoctorStep } from './checklist.ts';
 import { closestName } from './closest-name.ts';
 import { summarizeLayout, type DiskLayout } from './disk-layout.ts';
@@ -61,7 +62,7 @@ export function discoveryStep(probe: DiscoveryProbe, machineTargets: readonly st
     // iPXE logs in to its target directly and never uses discovery: a refusal here is a warning.
     return { ...base, status: 'warn', summary: 'SendTargets discovery failed', cause: `${probe.message} (iPXE does not use discovery; open-iscsi and Windows do).` };
   }
-  const missing = machineTargets.filter((t) => !probe.targets.some((n) => n.toLowerCase() === t.toLowerCase()));
+  const missing = machineTargets.filter((t) => !probe.targets.some((n) => sameIscsiName(n, t)));
   const summary = `SendTargets as ${initiatorIqn} lists ${probe.targets.length} target${probe.targets.length === 1 ? '' : 's'}`;
   if (missing.length === 0) return { ...base, status: 'ok', summary, details: [...probe.targets] };
   return { ...base, status: 'ok', summary: `${summary}, not ${missing.join(', ')}`, details: [...probe.targets] };

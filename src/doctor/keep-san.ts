@@ -3,6 +3,7 @@
 // installer started after hooking the disk (Windows Setup through wimboot or an ISO) then finds
 // no disk to install to, or no iBFT to boot from afterwards. Read from the script text, so it
 // judges what the machine really runs (boot/ipxe-script.ts's output today). Pure.
+import { normalizeIscsiName } from '../iscsi/target-directory.ts';
 
 /** iPXE's iSCSI root path, iscsi:<server>:<protocol>:<port>:<lun>:<target>; the target keeps its colons. */
 const ROOT_PATH = /\biscsi:(\[[^\]]*\]|[^:\s]*):([^:\s]*):([^:\s]*):([^:\s]*):(\S+)/;
@@ -57,10 +58,10 @@ export function iscsiHooks(script: string): ScriptHook[] {
   return hooks;
 }
 
-/** The hooks of one target (IQNs compare case-insensitively). */
+/** The hooks of one target (names compare as the login compares them, RFC 3722). */
 export function hooksOf(script: string, target: string): ScriptHook[] {
-  const wanted = target.toLowerCase();
-  return iscsiHooks(script).filter((h) => h.target.toLowerCase() === wanted);
+  const wanted = normalizeIscsiName(target);
+  return iscsiHooks(script).filter((h) => normalizeIscsiName(h.target) === wanted);
 }
 
 /**

@@ -4,7 +4,7 @@
 // this file only gathers what they need, in the order a boot goes.
 import type { MachineScript } from '../boot/boot-entry.ts';
 import { renderMachineScript } from '../boot/ipxe-script.ts';
-import type { ExportedTarget } from '../iscsi/target-directory.ts';
+import { normalizeIscsiName, type ExportedTarget } from '../iscsi/target-directory.ts';
 import { bootFileStep, bootFilesOf } from './boot-file-steps.ts';
 import { buildReport, type DoctorMachine, type DoctorReport, type DoctorStep } from './checklist.ts';
 import { askPolicy, dhcpSteps } from './dhcp-steps.ts';
@@ -44,7 +44,7 @@ function renderScript(script: MachineScript | null): { text: string } | { error:
 function uniqueUses(uses: readonly SanUse[]): SanUse[] {
   const seen = new Set<string>();
   return uses.filter((u) => {
-    const key = `${u.disk.target.toLowerCase()}@${u.disk.lun}`;
+    const key = `${normalizeIscsiName(u.disk.target)}@${u.disk.lun}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;

@@ -8,6 +8,7 @@ import { classifyLoginRefusal, type LoginRefusal } from './login-refusal.ts';
 import type { WatchView } from './warning-watch.ts';
 import type { Observation, ScsiSource, WarningCode, WarningContext } from './warning-types.ts';
 import type { BootEvent } from '../events/boot-events.ts';
+import { sameIscsiName } from '../iscsi/target-directory.ts';
 
 /** One thing a rule found; the watch adds the time, the machine's name and the rule's code. */
 export interface Finding {
@@ -375,7 +376,7 @@ export const WARNING_RULES: readonly WarningRule[] = [
       const subject = scsiSubject(o, seen, context);
       const owner = seen
         .sessions()
-        .find((s) => s.target.toLowerCase() === o.target.toLowerCase() && s.initiator.toLowerCase() !== o.initiator.toLowerCase() && s.ip !== subject.ip);
+        .find((s) => sameIscsiName(s.target, o.target) && !sameIscsiName(s.initiator, o.initiator) && s.ip !== subject.ip);
       if (owner === undefined) return [];
       const ownerMac = owner.mac ?? context.macForIp(owner.ip);
       const ownerName = ownerMac !== null ? context.machineName(ownerMac) : null;

@@ -153,6 +153,18 @@ test('a second machine writing to a disk another one has in use; the same machin
   assert.deepEqual(feed(same, context(), { kind: 'first-write', at: 20, ...scsi }), [], 'a reconnect of the same machine');
 });
 
+test('second-writer compares iSCSI names as the login does (RFC 3722): another spelling is the same name', () => {
+  // The write names the target and initiator in capitals and with a full-width digit (NFKC folds it).
+  const shout = (name: string): string => name.toUpperCase().replace('2', '\uff12');
+  const watch = new WarningWatch();
+  feed(watch, context(), login(0), login(10, INIT2, PC1, IP2));
+  const [w] = feed(watch, context(), { kind: 'first-write', at: 20, ...scsi, target: shout(PC1), initiator: shout(INIT2) });
+  assert.equal(w?.code, 'second-writer', 'the same target, however spelled, is in use by pc1');
+  const same = new WarningWatch();
+  feed(same, context(), login(0), login(5, INIT1, PC1, IP1));
+  assert.deepEqual(feed(same, context(), { kind: 'first-write', at: 20, ...scsi, initiator: shout(INIT1) }), [], 'the same initiator, spelled otherwise, is no second writer');
+});
+
 test('warning events are not fed back into the rules', () => {
   assert.deepEqual(feed(new WarningWatch(), context(), event(0, 'warning', 'no target x', { code: 'no-such-target' })), []);
 });

@@ -8,6 +8,7 @@ import { ARCH_TABLE } from '../dhcp/pxe.ts';
 import type { BootEvent } from '../events/boot-events.ts';
 import { WARNING_RULES, type Finding, type WarningRule } from './warning-rules.ts';
 import type { LiveWarning, Observation, WarningContext } from './warning-types.ts';
+import { sameIscsiName } from '../iscsi/target-directory.ts';
 
 /** One iSCSI session from its login event to its logout event. */
 export interface TrackedSession {
@@ -47,7 +48,8 @@ export interface WatchOptions {
 }
 
 const MAX_SESSIONS = 10_000;
-const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+/** iSCSI names compare as the login compares them (RFC 3722). */
+const same = sameIscsiName;
 /** A non-empty string field of an event's detail, or null. */
 export const text = (v: BootEvent['detail'][string] | undefined): string | null => (typeof v === 'string' && v !== '' ? v : null);
 
