@@ -36,6 +36,7 @@ import { IscsiServer } from './iscsi/server.ts';
 import type { TargetDirectory } from './iscsi/target-directory.ts';
 import { openFileDevice } from './storage/file-device.ts';
 import { openOverlayDevice, resetOverlay } from './storage/overlay/index.ts';
+import { pageCacheWrites } from './storage/page-cache-writes.ts';
 import { LiveTargets, type SyncReport } from './targets/live-targets.ts';
 import { desiredTargets } from './targets/desired-targets.ts';
 
@@ -59,6 +60,9 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
   const events = new BootEventLog();
   // The last week of boots, so the console's timelines survive a restart.
   const stopPersisting = await persistBootEvents(events, store.events, log, { sinceMs: Date.now() - 7 * 24 * 3600_000, limit: 20_000 });
+  // Overlay writes run on the event loop while they only fill the page cache; say when one did not.
+  pageCacheWrites.onSlow = (ms, pauseMs) =>
+    log.warn({ ms: Math.round(ms), pauseMs }, 'a disk write waited (the kernel is throttling dirty pages): overlay writes go through the thread pool for a while');
   // Assigned below; dropSessions is only called after the first sync, when it exists.
   let iscsiServer: IscsiServer | null = null;
   const live = new LiveTargets({

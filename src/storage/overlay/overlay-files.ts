@@ -17,6 +17,7 @@ import { OverlayErrorCode } from './overlay-errors.ts';
 import { syncDirectory } from './sync-directory.ts';
 import { FingerprintKind, type OverlayHeader, computeLayout, encodeHeader, isValidClusterBytes, isZero } from './overlay-format.ts';
 import { SlotAllocator } from './slot-allocator.ts';
+import { pageCacheWrites, type PageCacheWriteGuard } from '../page-cache-writes.ts';
 
 /**
  * The default cluster size, chosen by bench/overlay-cluster.ts (numbers in docs/OVERLAY.md):
@@ -47,11 +48,18 @@ export interface OpenOverlayOptions {
   /** Small I/O runs synchronously below these sizes; default: as ../file-device.ts on tmpfs. */
   readonly syncReadMaxBytes?: number;
   readonly syncWriteMaxBytes?: number;
+  /** When writes to a disk-backed overlay may run on the event loop; default the process's guard. */
+  readonly pageCacheWrites?: PageCacheWriteGuard;
 }
 
 /** See ../file-device.ts: on a memory file system, small I/O is cheaper done synchronously. */
 const SYNC_READ_MAX_BYTES = 64 * 1024;
 const SYNC_WRITE_MAX_BYTES = 1024 * 1024;
+/**
+ * Largest write to a disk-backed overlay made on the event loop while it only fills the page
+ * cache (../page-cache-writes.ts): a 64 KiB write at a 4 KiB offset gathers to about 96 KiB.
+ */
+const PAGE_CACHE_WRITE_MAX_BYTES = 256 * 1024;
 const MEMORY_FS_TYPES: ReadonlySet<number> = new Set([0x01021994 /* TMPFS_MAGIC */, 0x858458f6 /* RAMFS_MAGIC */]);
 
 const openFd = promisify(fs.open);
@@ -210,7 +218,12 @@ export async function openOverlayDevice(overlayPath: string, basePath: string, o
     return new OverlayDevice({
       path: overlayPath,
       header: scan.header,
-      overlay: new FileIo(overlayFd, syncRead(overlayInMemory), options.syncWriteMaxBytes ?? (overlayInMemory ? SYNC_WRITE_MAX_BYTES : 0)),
+      overlay: new FileIo(
+        overlayFd,
+        syncRead(overlayInMemory),
+        options.syncWriteMaxBytes ?? (overlayInMemory ? SYNC_WRITE_MAX_BYTES : 0),
+        overlayInMemory || options.syncWriteMaxBytes !== undefined ? null : { maxBytes: PAGE_CACHE_WRITE_MAX_BYTES, guard: options.pageCacheWrites ?? pageCacheWrites },
+      ),
       base: new FileIo(base.fd, syncRead(baseInMemory), 0),
       map: scan.map,
       slots: new SlotAllocator(scan.slotsInUse, scan.used),
