@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import type { BlockDevice } from './block-device.ts';
-import { createSparseFile, deviceIdForPath, openFileDevice } from './file-device.ts';
+import { createSparseFile, deviceIdForPath, FileDevice, openFileDevice, PAGE_CACHE_WRITE_MAX_BYTES, SYNC_WRITE_MAX_BYTES } from './file-device.ts';
+import { PageCacheWriteGuard } from './page-cache-writes.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diskless-file-device-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -171,7 +172,8 @@ test('files on tmpfs get synchronous small I/O by default; others do not', async
   const onTmpfs = (await fs.promises.statfs(dir)).type === 0x01021994;
   try {
     assert.equal(d.syncReadMaxBytes, onTmpfs ? 64 * 1024 : 0);
-    assert.equal(d.syncWriteMaxBytes, onTmpfs ? 1024 * 1024 : 0);
+    assert.equal(d.syncWriteMaxBytes, onTmpfs ? SYNC_WRITE_MAX_BYTES : 0);
+    assert.equal(d.pageCache?.maxBytes ?? 0, onTmpfs ? 0 : PAGE_CACHE_WRITE_MAX_BYTES, 'disk-backed files write to the page cache on the event loop');
   } finally {
     await close(d);
   }
@@ -214,6 +216,43 @@ test('small writes on a memory file system are batched per tick: order kept, rea
     for (let i = 20; i < 30; i++) assert.equal(content[i * 4096 + 7], 0, 'the gap stays a hole');
     for (let i = 30; i < 35; i++) assert.equal(content[i * 4096 + 7], i + 1);
   } finally {
+    await close(d);
+  }
+});
+
+/** A guard that allows as told and records the durations FileDevice reports. */
+class RecordingGuard extends PageCacheWriteGuard {
+  readonly durations: number[] = [];
+  constructor(private readonly allow: boolean) {
+    super();
+  }
+  override allows(): boolean {
+    return this.allow;
+  }
+  override took(ms: number): void {
+    this.durations.push(ms);
+  }
+}
+
+test('disk-backed: non-durable writes up to the limit go out on the event loop, timed, while the guard allows', async () => {
+  for (const allow of [true, false]) {
+    const file = tmpFile();
+    await createSparseFile(file, 1024 * 1024);
+    const fd = fs.openSync(file, 'r+');
+    const guard = new RecordingGuard(allow);
+    const d = new FileDevice(fd, 512, 1024 * 1024, false, 'test', { path: file, realPath: file, isBlockDevice: false }, 0, 0, { maxBytes: 64 * 1024, guard });
+    const small = Buffer.alloc(8192, 7);
+    const next = Buffer.alloc(8192, 8);
+    const durable = Buffer.alloc(4096, 9);
+    const large = Buffer.alloc(128 * 1024, 10);
+    await Promise.all([write(d, small, 0), write(d, next, 8192), write(d, durable, 65536, true), write(d, large, 131072)]);
+    const back = Buffer.alloc(1024 * 1024);
+    await read(d, back, 0);
+    assert.deepEqual(back.subarray(0, 16384), Buffer.concat([small, next]));
+    assert.deepEqual(back.subarray(65536, 69632), durable);
+    assert.deepEqual(back.subarray(131072, 262144), large);
+    // The two small ones left together, before the durable write: one timed batch.
+    assert.equal(guard.durations.length, allow ? 1 : 0);
     await close(d);
   }
 });

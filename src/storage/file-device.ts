@@ -25,6 +25,7 @@ import { EMPTY } from '../lib/bytes.ts';
 import type { BlockDevice, Done } from './block-device.ts';
 import { readFullyCached } from './cached-read.ts';
 import { errnoError, readFully, readFullySync, writeFully, writeFullySync, writevFullySync } from './positioned-io.ts';
+import { pageCacheWrites, type PageCacheWriteGuard } from './page-cache-writes.ts';
 
 export interface FileDeviceOptions {
   readonly readOnly?: boolean;
@@ -53,6 +54,8 @@ export interface FileDeviceInfo {
 export const SYNC_READ_MAX_BYTES = 64 * 1024;
 /** Largest write done synchronously on a memory file system, for the same reason. */
 export const SYNC_WRITE_MAX_BYTES = 64 * 1024;
+/** Largest write to a disk-backed file done on the event loop while it only fills the page cache. */
+export const PAGE_CACHE_WRITE_MAX_BYTES = 256 * 1024;
 /** statfs(2) f_type values of file systems whose data lives in RAM (linux/magic.h). */
 const MEMORY_FS_TYPES: ReadonlySet<number> = new Set([0x01021994 /* TMPFS_MAGIC */, 0x858458f6 /* RAMFS_MAGIC */]);
 
@@ -76,6 +79,11 @@ export class FileDevice implements BlockDevice {
     /** See FileDeviceOptions. */
     readonly syncReadMaxBytes = 0,
     readonly syncWriteMaxBytes = 0,
+    /**
+     * A disk-backed file: non-durable writes up to `maxBytes` take the same path as small writes
+     * on a memory file system while `guard` allows (page-cache-writes.ts), and are timed.
+     */
+    readonly pageCache: { readonly maxBytes: number; readonly guard: PageCacheWriteGuard } | null = null,
   ) {}
 
   /**
@@ -84,8 +92,8 @@ export class FileDevice implements BlockDevice {
    */
   #closed = false;
 
-  // Small non-durable writes on a memory file system wait for the end of the current tick and
-  // go out together: runs of adjacent writes (a sequential writer's queue of 4 KiB writes,
+  // Small non-durable writes on a memory file system (and, while they only fill the page cache,
+  // on a disk-backed one) wait for the end of the current tick and go out together: runs of adjacent writes (a sequential writer's queue of 4 KiB writes,
   // received in one socket read) in one pwritev instead of one pwrite each. Every other
   // operation writes them out first, so it sees their data and a flush covers them; their
   // callbacks run in that tick, after the data is in the file.
@@ -117,7 +125,7 @@ export class FileDevice implements BlockDevice {
   write(source: Buffer, offsetBytes: number, durable: boolean, done: Done): void {
     const err = this.readOnly ? errnoError('EROFS', 'device is read-only') : this.outOfRange(offsetBytes, source.length);
     if (err !== null) return process.nextTick(done, err);
-    if (!durable && source.length <= this.syncWriteMaxBytes) {
+    if (!durable && (source.length <= this.syncWriteMaxBytes || this.#pageCacheTakes(source.length))) {
       this.#queued.push(source);
       this.#queuedAt.push(offsetBytes);
       this.#queuedDone.push(done);
@@ -141,10 +149,15 @@ export class FileDevice implements BlockDevice {
     fs.fdatasync(this.fd, done);
   }
 
+  #pageCacheTakes(bytes: number): boolean {
+    return this.pageCache !== null && bytes <= this.pageCache.maxBytes && this.pageCache.guard.allows();
+  }
+
   /** Writes out the queued small writes, merging adjacent ones; their callbacks wait for #settle. */
   #writeQueued(): void {
     const count = this.#queued.length;
     if (count === 0) return;
+    const started = this.pageCache === null ? 0 : performance.now();
     const sources = this.#queued;
     const at = this.#queuedAt;
     const dones = this.#queuedDone;
@@ -168,6 +181,7 @@ export class FileDevice implements BlockDevice {
       }
       i = j;
     }
+    this.pageCache?.guard.took(performance.now() - started);
   }
 
   readonly #settle = (): void => {
@@ -285,7 +299,8 @@ export async function openFileDevice(filePath: string, options: FileDeviceOption
     const inMemory = stat.isFile() && (await onMemoryFileSystem(realPath));
     const syncReadMaxBytes = options.syncReadMaxBytes ?? (inMemory ? SYNC_READ_MAX_BYTES : 0);
     const syncWriteMaxBytes = options.syncWriteMaxBytes ?? (inMemory ? SYNC_WRITE_MAX_BYTES : 0);
-    return new FileDevice(fd, blockSize, sizeBytes, readOnly, deviceIdForPath(realPath), info, syncReadMaxBytes, syncWriteMaxBytes);
+    const pageCache = stat.isFile() && !inMemory && options.syncWriteMaxBytes === undefined ? { maxBytes: PAGE_CACHE_WRITE_MAX_BYTES, guard: pageCacheWrites } : null;
+    return new FileDevice(fd, blockSize, sizeBytes, readOnly, deviceIdForPath(realPath), info, syncReadMaxBytes, syncWriteMaxBytes, pageCache);
   } catch (err) {
     await closeFd(fd);
     throw err;

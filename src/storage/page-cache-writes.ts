@@ -1,4 +1,5 @@
-// When a buffered write to a disk-backed file may run on the event loop.
+// When a buffered write to a disk-backed file (an overlay, a plain file disk) may run on the
+// event loop.
 //
 // A buffered write only copies into the page cache: for the overlay's 16-256 KiB writes a few
 // tens of microseconds, less than handing it to libuv's thread pool (a queue, a thread wake-up,

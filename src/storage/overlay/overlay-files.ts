@@ -18,6 +18,7 @@ import { syncDirectory } from './sync-directory.ts';
 import { FingerprintKind, type OverlayHeader, computeLayout, encodeHeader, isValidClusterBytes, isZero } from './overlay-format.ts';
 import { SlotAllocator } from './slot-allocator.ts';
 import { pageCacheWrites, type PageCacheWriteGuard } from '../page-cache-writes.ts';
+import { PAGE_CACHE_WRITE_MAX_BYTES } from '../file-device.ts';
 
 /**
  * The default cluster size, chosen by bench/overlay-cluster.ts (numbers in docs/OVERLAY.md):
@@ -55,11 +56,7 @@ export interface OpenOverlayOptions {
 /** See ../file-device.ts: on a memory file system, small I/O is cheaper done synchronously. */
 const SYNC_READ_MAX_BYTES = 64 * 1024;
 const SYNC_WRITE_MAX_BYTES = 1024 * 1024;
-/**
- * Largest write to a disk-backed overlay made on the event loop while it only fills the page
- * cache (../page-cache-writes.ts): a 64 KiB write at a 4 KiB offset gathers to about 96 KiB.
- */
-const PAGE_CACHE_WRITE_MAX_BYTES = 256 * 1024;
+
 const MEMORY_FS_TYPES: ReadonlySet<number> = new Set([0x01021994 /* TMPFS_MAGIC */, 0x858458f6 /* RAMFS_MAGIC */]);
 
 const openFd = promisify(fs.open);
