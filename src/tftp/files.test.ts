@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
+import { cachedReadsAvailable, cachedReadStats } from '../storage/cached-read.ts';
 import { DirectoryProvider } from './directory-provider.ts';
 import type { FileSource, OpenResult } from './files.ts';
 import { normaliseRequestPath, ProviderChain, TftpError, VirtualProvider } from './files.ts';
@@ -94,6 +95,30 @@ describe('DirectoryProvider', () => {
     assert.equal(await contents(await p.open('ipxe.efi', PEER)), 'efi');
     assert.equal(await contents(await p.open('/pxelinux.cfg/default', PEER)), 'DEFAULT linux');
     assert.equal(await contents(await p.open('\\pxelinux.cfg\\default', PEER)), 'DEFAULT linux');
+  });
+
+  test('a cached boot file is read on the event loop, byte for byte, a chunk past its end short', async (t) => {
+    if (!cachedReadsAvailable()) {
+      t.skip('the native helper (native/file-io.c) is not built: every read takes the thread pool');
+      return;
+    }
+    const bytes = Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 7) & 0xff));
+    writeFileSync(join(system, 'big.bin'), bytes);
+    const opened = await new DirectoryProvider([system]).open('big.bin', PEER);
+    assert.ok(!(opened instanceof TftpError));
+    try {
+      const before = cachedReadStats.cached;
+      const into = Buffer.alloc(65536);
+      const read = (offset: number, length: number): Promise<number> =>
+        new Promise((resolve, reject) => opened.read(offset, length, into, (err, n) => (err !== null ? reject(err) : resolve(n))));
+      assert.equal(await read(0, 65536), 65536);
+      assert.deepEqual(into, bytes.subarray(0, 65536));
+      assert.equal(cachedReadStats.cached, before + 1, 'served from the page cache');
+      assert.equal(await read(65536, 65536), 100_000 - 65536, 'the last chunk is short (the pool reads past the end)');
+      assert.deepEqual(into.subarray(0, 100_000 - 65536), bytes.subarray(65536));
+    } finally {
+      opened.close();
+    }
   });
 
   test('missing files and directories are "File not found"', async () => {
