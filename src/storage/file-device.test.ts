@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import type { BlockDevice } from './block-device.ts';
 import { createSparseFile, deviceIdForPath, FileDevice, openFileDevice, PAGE_CACHE_WRITE_MAX_BYTES, SYNC_WRITE_MAX_BYTES } from './file-device.ts';
-import { PageCacheWriteGuard } from './page-cache-writes.ts';
+import { RecordingGuard } from './page-cache-test-kit.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diskless-file-device-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -219,20 +219,6 @@ test('small writes on a memory file system are batched per tick: order kept, rea
     await close(d);
   }
 });
-
-/** A guard that allows as told and records the durations FileDevice reports. */
-class RecordingGuard extends PageCacheWriteGuard {
-  readonly durations: number[] = [];
-  constructor(private readonly allow: boolean) {
-    super();
-  }
-  override allows(): boolean {
-    return this.allow;
-  }
-  override took(ms: number): void {
-    this.durations.push(ms);
-  }
-}
 
 test('disk-backed: non-durable writes up to the limit go out on the event loop, timed, while the guard allows', async () => {
   for (const allow of [true, false]) {

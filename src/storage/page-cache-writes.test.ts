@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { FileIo } from './overlay/file-io.ts';
+import { RecordingGuard } from './page-cache-test-kit.ts';
 import { PageCacheWriteGuard, SLOW_WRITE_MS } from './page-cache-writes.ts';
 
 test('a slow write pauses writes on the event loop, twice as long each time, and a quiet while forgives', () => {
@@ -38,20 +39,6 @@ test('a slow write pauses writes on the event loop, twice as long each time, and
   assert.equal(guard.slowWrites, 9);
 });
 
-/** A guard that records what FileIo told it, and allows as told. */
-class RecordingGuard extends PageCacheWriteGuard {
-  readonly took_: number[] = [];
-  constructor(private readonly allow: boolean) {
-    super();
-  }
-  override allows(): boolean {
-    return this.allow;
-  }
-  override took(ms: number): void {
-    this.took_.push(ms);
-  }
-}
-
 test('FileIo writes a disk-backed file on the event loop while the guard allows, timing each write; else through the pool', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diskless-pcw-'));
   try {
@@ -77,7 +64,7 @@ test('FileIo writes a disk-backed file on the event loop while the guard allows,
       const bytes = fs.readFileSync(file);
       assert.deepEqual(bytes.subarray(4096, 4096 + 12288), Buffer.concat([a, b]));
       assert.deepEqual(bytes.subarray(65536), big);
-      assert.equal(guard.took_.length, allow ? 1 : 0, 'only the small write ran on the loop, and was timed');
+      assert.equal(guard.durations.length, allow ? 1 : 0, 'only the small write ran on the loop, and was timed');
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
