@@ -4,8 +4,9 @@
 // Why: iPXE keeps one unacknowledged segment in flight (src/net/tcp.c: "only one unACKed packet
 // in the TX queue at any time"), and it sends an iSCSI PDU's header and its data segment as two
 // segments. After the header it waits for our ACK; Linux, having just answered the previous
-// PDU, is in its delayed-ACK mode and sends that ACK 40 ms later. Every login PDU and every
-// WRITE from iPXE paid that (seen in captures of a sanboot, against tgtd as well). Node has no
+// PDU, is in its delayed-ACK mode and sends that ACK 40 ms later: 41-44 ms at the second Login
+// Request of a sanboot (captures against tgtd and diskless alike), and by the same rule at any
+// PDU with a data segment (iPXE's INT 13h WRITEs). Node has no
 // TCP_QUICKACK, so src/iscsi/connection.ts calls this when a read ends right after a header.
 //
 //   quickAck(fd) -> undefined

@@ -190,8 +190,7 @@ export class NativeUdpSocket {
       return;
     }
     if (count < 0) {
-      const err: Error & { code?: string } = new Error(`recvmmsg failed (errno ${-count})`);
-      handlers.error(err);
+      handlers.error(new Error(`recvmmsg failed (errno ${-count})`));
       return;
     }
     for (let i = 0; i < count && !this.closed; i++) {

@@ -3,19 +3,13 @@
 // native helper, or without a visible fd, this does nothing: the ACK then comes 40 ms later.
 import type { Socket } from 'node:net';
 import { loadAddon } from './native-addon.ts';
+import { tcpSocketFd } from './socket-fd.ts';
 
 interface QuickAckNative {
   quickAck(fd: number): void;
 }
 
 let native: QuickAckNative | null | undefined;
-
-/** The fd under a connected net.Socket (libuv's TCP handle shows it on Unix), or null. */
-export function tcpSocketFd(socket: Socket): number | null {
-  const handle: unknown = (socket as unknown as { _handle?: unknown })._handle;
-  const fd = typeof handle === 'object' && handle !== null ? (handle as { fd?: unknown }).fd : undefined;
-  return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 ? fd : null;
-}
 
 /** Sends the ACK for what `socket` has received, if one is pending; true when the kernel was asked. */
 export function quickAck(socket: Socket): boolean {

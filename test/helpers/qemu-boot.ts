@@ -9,6 +9,12 @@ import { run, type RunResult } from './tools.ts';
 
 export const E2E = resolve('../shared/e2e');
 
+/** Builds ../shared/e2e's boot-check image at `image` (`sectors`: how much the guest reads); throws when make-image.sh fails. */
+export async function makeBootImage(image: string, sectors?: string): Promise<void> {
+  const made = await run('bash', [join(E2E, 'make-image.sh'), '-o', image, ...(sectors !== undefined ? ['-n', sectors] : [])], { timeoutMs: 120000 });
+  if (made.code !== 0) throw new Error(`make-image.sh failed: ${made.stderr}`);
+}
+
 export interface QemuBoot {
   /** qemu-boot.sh's arguments, without -i and -l. */
   readonly args: readonly string[];

@@ -17,9 +17,8 @@ import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchBrowser, needBrowser, type LaunchedBrowser } from '../helpers/browser.ts';
 import { needTools, run, setupReady } from '../helpers/tools.ts';
-import { qemuBoot } from '../helpers/qemu-boot.ts';
+import { E2E, makeBootImage, qemuBoot } from '../helpers/qemu-boot.ts';
 
-const E2E = resolve('../shared/e2e');
 const NS = 'dl-console';
 const SERVER = '10.250.0.1';
 const HTTP_PORT = 8080;
@@ -49,8 +48,7 @@ describe('the web console follows a machine it added through a network boot', { 
     }
     dir = mkdtempSync(join(tmpdir(), 'diskless-console-'));
     image = join(dir, 'bootcheck.img');
-    const made = await run('bash', [join(E2E, 'make-image.sh'), '-o', image]);
-    if (made.code !== 0) throw new Error(`make-image.sh failed: ${made.stderr}`);
+    await makeBootImage(image);
     // No machines: the console adds the one that boots. Until then it would be told it is not registered.
     writeFileSync(join(dir, 'diskless.yaml'), [`targets:`, `  - { iqn: ${BOOT_IQN}, luns: [{ lun: 0, path: ${image} }] }`, `unknownMachines: not-registered`].join('\n'));
     await run('bash', [join(E2E, 'netns.sh'), 'down'], { env });

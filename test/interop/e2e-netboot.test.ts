@@ -6,11 +6,10 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { needTools, run, setupReady } from '../helpers/tools.ts';
-import { qemuBoot } from '../helpers/qemu-boot.ts';
+import { E2E, makeBootImage, qemuBoot } from '../helpers/qemu-boot.ts';
 
-const E2E = resolve('../shared/e2e');
 const NS = 'dl-e2e-b';
 const BOOT_IQN = 'iqn.2026-11.org.diskless.e2e:boot';
 const DATA_IQN = 'iqn.2026-11.org.diskless.e2e:data';
@@ -32,8 +31,7 @@ describe('a bare PXE machine boots with only diskless on its network (e2e mode b
     }
     dir = mkdtempSync(join(tmpdir(), 'diskless-e2e-b-'));
     image = join(dir, 'bootcheck.img');
-    const made = await run('bash', [join(E2E, 'make-image.sh'), '-o', image]);
-    if (made.code !== 0) throw new Error(`make-image.sh failed: ${made.stderr}`);
+    await makeBootImage(image);
     writeFileSync(join(dir, 'data.img'), Buffer.alloc(16 * 1024 * 1024));
     writeFileSync(
       join(dir, 'diskless.yaml'),

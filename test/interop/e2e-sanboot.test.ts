@@ -6,14 +6,13 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import pino from 'pino';
 import { validateConfig } from '../../src/config/load.ts';
 import { startServer, type RunningServer } from '../../src/main.ts';
-import { needTools, run } from '../helpers/tools.ts';
-import { qemuBoot } from '../helpers/qemu-boot.ts';
+import { needTools } from '../helpers/tools.ts';
+import { E2E, makeBootImage, qemuBoot } from '../helpers/qemu-boot.ts';
 
-const E2E = resolve('../shared/e2e');
 const IQN = 'iqn.2026-11.org.diskless.e2e:boot';
 const TOOLS = { 'qemu-system-x86_64': 'qemu-system-x86', nasm: 'nasm' };
 
@@ -28,8 +27,7 @@ describe('iPXE in QEMU sanboots from diskless (e2e mode a)', () => {
     dir = mkdtempSync(join(tmpdir(), 'diskless-e2e-'));
     image = join(dir, 'bootcheck.img');
     if (!existsSync(join(E2E, 'make-image.sh'))) return;
-    const made = await run('bash', [join(E2E, 'make-image.sh'), '-o', image], { timeoutMs: 60000 });
-    if (made.code !== 0) throw new Error(`make-image.sh failed: ${made.stderr}`);
+    await makeBootImage(image);
     const config = validateConfig({
       listen: '127.0.0.1',
       advertise: '10.0.2.2',

@@ -14,11 +14,10 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { needTools, run, setupReady } from '../helpers/tools.ts';
-import { qemuBoot } from '../helpers/qemu-boot.ts';
+import { E2E, makeBootImage, qemuBoot } from '../helpers/qemu-boot.ts';
 
-const E2E = resolve('../shared/e2e');
 const NS = 'dl-ipxe-rc';
 const BOOT_IQN = 'iqn.2026-11.org.diskless.e2e:reconnect';
 // The boot sector's sector count is 16 bits: 65535 sectors (32 MiB) is the most it reads, about
@@ -91,8 +90,7 @@ describe('iPXE carries on after the server is SIGKILLed and restarted under its 
     }
     dir = mkdtempSync(join(tmpdir(), 'diskless-ipxe-reconnect-'));
     image = join(dir, 'bootcheck.img');
-    const made = await run('bash', [join(E2E, 'make-image.sh'), '-o', image, '-n', SECTORS], { timeoutMs: 120000 });
-    if (made.code !== 0) throw new Error(`make-image.sh failed: ${made.stderr}`);
+    await makeBootImage(image, SECTORS);
     writeFileSync(
       join(dir, 'diskless.yaml'),
       [
