@@ -8,9 +8,11 @@
 //   preadNoWait(fd, buffer, offset, length, position) -> bytes read, or -errno
 //       Reads up to length bytes at file position into buffer[offset..]; a short count means
 //       the rest is not cached (or the end of the file); -EAGAIN means none of it is cached;
-//       -EOPNOTSUPP/-ENOSYS/-EINVAL: this kernel or file system has no RWF_NOWAIT reads.
-//       Never blocks on the disk and never throws for I/O errors: the caller reads the usual
-//       way and gets the real error there.
+//       -ENOSYS/-EINVAL: this kernel has no RWF_NOWAIT reads; -EOPNOTSUPP: this file's file
+//       system has none. Files on tmpfs and ramfs (which answer RWF_NOWAIT with EOPNOTSUPP on
+//       this kernel) are read with a plain pread: their data is memory and never waits for a
+//       disk. Never blocks on the disk and never throws for I/O errors: the caller reads the
+//       usual way and gets the real error there.
 //
 // Writes are not done this way: ext4 answers RWF_NOWAIT buffered writes with EOPNOTSUPP.
 #define _GNU_SOURCE
@@ -18,10 +20,24 @@
 #include <node_api.h>
 #include <stdint.h>
 #include <sys/uio.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 
 #ifndef RWF_NOWAIT
 #define RWF_NOWAIT 0x00000008
 #endif
+
+/* linux/magic.h */
+#define TMPFS_MAGIC_VALUE 0x01021994
+#define RAMFS_MAGIC_VALUE 0x858458f6
+
+/* Whether fd's data lives in RAM, where a read is a copy that cannot wait for a disk. */
+static int on_memory_fs(int fd) {
+  struct statfs fs;
+  if (fstatfs(fd, &fs) != 0) return 0;
+  unsigned long type = (unsigned long)fs.f_type;
+  return type == TMPFS_MAGIC_VALUE || type == RAMFS_MAGIC_VALUE;
+}
 
 typedef struct {
   int32_t fd;
@@ -62,6 +78,12 @@ static napi_value js_pread_nowait(napi_env env, napi_callback_info info) {
   ssize_t n;
   do n = preadv2(a.fd, &a.iov, 1, (off_t)a.position, RWF_NOWAIT);
   while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == EOPNOTSUPP && on_memory_fs(a.fd)) {
+    do n = pread(a.fd, a.iov.iov_base, a.iov.iov_len, (off_t)a.position);
+    while (n < 0 && errno == EINTR);
+    // An error here is reported as "not cached": the caller's usual read reports the real one.
+    if (n < 0) errno = EAGAIN;
+  }
   return result_of(env, n);
 }
 

@@ -89,6 +89,39 @@ describe('readFullyCached', () => {
   });
 });
 
+describe('readFullyCached on a memory file system', () => {
+  test('a file on tmpfs is read on the event loop, and cached reads of disk-backed files go on after it', async (t) => {
+    if (!cachedReadsAvailable()) {
+      t.skip('the native helper (native/file-io.c) is not built');
+      return;
+    }
+    if (!fs.existsSync('/dev/shm')) {
+      t.skip('no /dev/shm (tmpfs) on this machine');
+      return;
+    }
+    const shmDir = fs.mkdtempSync('/dev/shm/diskless-cached-read-');
+    t.after(() => fs.rmSync(shmDir, { recursive: true, force: true }));
+    const inMemory = path.join(shmDir, 'm.bin');
+    const onDisk = path.join(dir, 'd.bin');
+    const data = randomBytes(256 * 1024);
+    fs.writeFileSync(inMemory, data);
+    fs.writeFileSync(onDisk, data);
+    const memFd = fs.openSync(inMemory, 'r');
+    const diskFd = fs.openSync(onDisk, 'r');
+    try {
+      const before = { ...cachedReadStats };
+      // tmpfs answers RWF_NOWAIT with EOPNOTSUPP: the helper reads it plainly, it is memory.
+      assert.deepEqual(await read(memFd, 64 * 1024, 4096), data.subarray(4096, 4096 + 64 * 1024));
+      assert.deepEqual(await read(diskFd, 64 * 1024, 8192), data.subarray(8192, 8192 + 64 * 1024));
+      assert.equal(cachedReadStats.cached - before.cached, 2, 'both from memory, the disk-backed one after the tmpfs one');
+      assert.ok(cachedReadsAvailable(), 'a tmpfs file does not switch cached reads off');
+    } finally {
+      fs.closeSync(memFd);
+      fs.closeSync(diskFd);
+    }
+  });
+});
+
 /** Drops the file's pages from the page cache (dd's nocache flag: fadvise DONTNEED). */
 function dropCache(file: string): boolean {
   try {

@@ -19,8 +19,12 @@ interface FileIoNative {
 /** Reads above this size go to the pool anyway: copying them would hold the event loop too long. */
 export const CACHED_READ_MAX_BYTES = 256 * 1024;
 
-/** RWF_NOWAIT is not there (old kernel, a file system that does not support it). */
-const UNSUPPORTED = new Set([22 /* EINVAL */, 38 /* ENOSYS */, 95 /* EOPNOTSUPP */]);
+/**
+ * The kernel has no RWF_NOWAIT reads. EOPNOTSUPP (95) is not here: it is one file system's
+ * answer (tmpfs and ramfs are read plainly by the helper), and one file on, say, a FUSE mount
+ * must not turn cached reads off for the golden images on ext4 beside it.
+ */
+const UNSUPPORTED = new Set([22 /* EINVAL */, 38 /* ENOSYS */]);
 
 let native: FileIoNative | null | undefined;
 

@@ -26,6 +26,7 @@ import type { BlockDevice, Done } from './block-device.ts';
 import { readFullyCached } from './cached-read.ts';
 import { errnoError, readFully, readFullySync, writeFully, writeFullySync, writevFullySync } from './positioned-io.ts';
 import { pageCacheWrites, type PageCacheWriteGuard } from './page-cache-writes.ts';
+import { onMemoryFileSystem } from './memory-fs.ts';
 
 export interface FileDeviceOptions {
   readonly readOnly?: boolean;
@@ -56,8 +57,6 @@ export const SYNC_READ_MAX_BYTES = 64 * 1024;
 export const SYNC_WRITE_MAX_BYTES = 64 * 1024;
 /** Largest write to a disk-backed file done on the event loop while it only fills the page cache. */
 export const PAGE_CACHE_WRITE_MAX_BYTES = 256 * 1024;
-/** statfs(2) f_type values of file systems whose data lives in RAM (linux/magic.h). */
-const MEMORY_FS_TYPES: ReadonlySet<number> = new Set([0x01021994 /* TMPFS_MAGIC */, 0x858458f6 /* RAMFS_MAGIC */]);
 
 /** At most this many adjacent writes go into one pwritev (Linux's IOV_MAX is 1024). */
 const MAX_WRITES_PER_CALL = 256;
@@ -256,16 +255,6 @@ async function blockDeviceSizeBytes(rdev: bigint): Promise<number> {
 /** A stable identity for the backing file: moving the server does not change disk serials. */
 export function deviceIdForPath(realPath: string): string {
   return createHash('sha256').update(realPath).digest('hex').slice(0, 16);
-}
-
-/** True when the file's data lives in RAM (tmpfs, ramfs); false when unsure. */
-async function onMemoryFileSystem(realPath: string): Promise<boolean> {
-  try {
-    const stats = await fsp.statfs(realPath);
-    return MEMORY_FS_TYPES.has(stats.type);
-  } catch {
-    return false;
-  }
 }
 
 const openFd = promisify(fs.open);

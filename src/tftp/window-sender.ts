@@ -11,11 +11,17 @@
 //
 // The window is handed to the sink whole (batch-send.ts), so that it can leave in one system
 // call where the platform allows.
+import { CACHED_READ_MAX_BYTES } from '../storage/cached-read.ts';
 import type { FileSource } from './files.ts';
 import { DATA_HEADER_LENGTH, writeDataHeader } from './wire.ts';
 
-/** Read-ahead below which small blocks would mean a file read every few packets. */
-const MIN_READ_AHEAD_BYTES = 256 * 1024;
+/**
+ * Read-ahead: whole blocks up to this many bytes (or one window, if that is more). Small blocks
+ * would otherwise mean a file read every few packets; and no more than a read that the page
+ * cache may serve on the event loop (directory-provider.ts): one block more, 262,772 bytes at
+ * blksize 1468, sent every chunk through the thread pool.
+ */
+const READ_AHEAD_BYTES = CACHED_READ_MAX_BYTES;
 
 export type SendDatagram = (parts: Buffer[], cb: (err: Error | null) => void) => void;
 
@@ -79,7 +85,7 @@ export class WindowSender {
     /** A send failed; retransmission recovers, so this is only worth a log line. */
     private readonly onSendError: (err: Error) => void,
   ) {
-    this.chunkBlocks = Math.max(windowSize, Math.ceil(MIN_READ_AHEAD_BYTES / blockSize));
+    this.chunkBlocks = Math.max(windowSize, 1, Math.floor(READ_AHEAD_BYTES / blockSize));
     // No bigger than the file needs: a 2 KiB config file gets a 2 KiB buffer.
     this.chunk = Buffer.allocUnsafe(Math.min(this.chunkBlocks * blockSize, source.size));
     const slots = Math.min(this.chunkBlocks, Math.floor(source.size / blockSize) + 1);

@@ -19,6 +19,7 @@ import { FingerprintKind, type OverlayHeader, computeLayout, encodeHeader, isVal
 import { SlotAllocator } from './slot-allocator.ts';
 import { pageCacheWrites, type PageCacheWriteGuard } from '../page-cache-writes.ts';
 import { PAGE_CACHE_WRITE_MAX_BYTES } from '../file-device.ts';
+import { onMemoryFileSystem } from '../memory-fs.ts';
 
 /**
  * The default cluster size, chosen by bench/overlay-cluster.ts (numbers in docs/OVERLAY.md):
@@ -57,19 +58,9 @@ export interface OpenOverlayOptions {
 const SYNC_READ_MAX_BYTES = 64 * 1024;
 const SYNC_WRITE_MAX_BYTES = 1024 * 1024;
 
-const MEMORY_FS_TYPES: ReadonlySet<number> = new Set([0x01021994 /* TMPFS_MAGIC */, 0x858458f6 /* RAMFS_MAGIC */]);
-
 const openFd = promisify(fs.open);
 const closeFd = promisify(fs.close);
 const fstat = promisify(fs.fstat);
-
-async function onMemoryFileSystem(filePath: string): Promise<boolean> {
-  try {
-    return MEMORY_FS_TYPES.has((await fsp.statfs(filePath)).type);
-  } catch {
-    return false;
-  }
-}
 
 /** Opens the base read-only and returns its fd and size; the caller closes the fd. */
 async function openBase(basePath: string): Promise<{ fd: number; sizeBytes: number }> {
