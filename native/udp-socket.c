@@ -10,9 +10,12 @@
 // native/udp-batch.c work on the same fd. What the datagrams mean is decided in TypeScript
 // (src/lib/native-udp.ts).
 //
-//   open(family, address, port, arena, meta, slot, onBatch) -> [handle, fd, boundPort]
+//   open(family, address, port, arena, meta, slot, onBatch[, flags, receiveBufferBytes])
+//           -> [handle, fd, boundPort]
 //       A non-blocking, close-on-exec UDP socket (family 4 or 6) bound to address:port (port 0:
-//       the kernel picks), polled for reading. Throws with err.code from errno (EADDRINUSE,
+//       the kernel picks), polled for reading. flags: 1 SO_REUSEADDR (set before the bind: a
+//       DHCP server binds 0.0.0.0:67 and its own address:67), 2 SO_BROADCAST; a non-zero
+//       receiveBufferBytes sets SO_RCVBUF (the kernel caps it at net.core.rmem_max). Throws with err.code from errno (EADDRINUSE,
 //       EADDRNOTAVAIL, ...), or a TypeError for bad arguments. On each readable event, recvmmsg fills slot i of arena (bytes
 //       [i*slot, (i+1)*slot)) and 24 bytes of meta per datagram: u32 length as sent (larger
 //       than slot when the datagram was cut), u16 port, u8 family (4/6), u8 0, then the
@@ -44,6 +47,8 @@
 #include "napi-errors.h"
 
 #define META_BYTES 24
+#define FLAG_REUSEADDR 1u
+#define FLAG_BROADCAST 2u
 #define MAX_BATCH 64
 #define BATCHES_PER_EVENT 8
 
@@ -177,7 +182,7 @@ static void on_readable(uv_poll_t* handle, int status, int events) {
 }
 
 /* A bound socket, or -1 with an exception pending; *port gets the port it is bound to. */
-static int bind_socket(napi_env env, uint32_t family, const char* text, uint32_t port, uint16_t* bound_port) {
+static int bind_socket(napi_env env, uint32_t family, const char* text, uint32_t port, uint32_t flags, uint32_t receive_buffer, uint16_t* bound_port) {
   struct sockaddr_storage addr;
   socklen_t len = parse_address(text, (uint16_t)port, &addr);
   if (len == 0 || (family == 4) != (addr.ss_family == AF_INET)) {
@@ -187,6 +192,16 @@ static int bind_socket(napi_env env, uint32_t family, const char* text, uint32_t
   int fd = socket(addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     throw_errno(env, errno, "socket");
+    return -1;
+  }
+  int one = 1;
+  int rcvbuf = receive_buffer > INT32_MAX ? INT32_MAX : (int)receive_buffer;
+  if (((flags & FLAG_REUSEADDR) && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) ||
+      ((flags & FLAG_BROADCAST) && setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) < 0) ||
+      (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) < 0)) {
+    int err = errno;
+    close(fd);
+    throw_errno(env, err, "setsockopt");
     return -1;
   }
   struct sockaddr_storage bound;
@@ -217,9 +232,9 @@ static void free_watcher(uv_handle_t* handle) {
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7], result, item, name, handle;
-  uint32_t family, port, slot;
+  size_t argc = 9;
+  napi_value argv[9], result, item, name, handle;
+  uint32_t family, port, slot, flags = 0, receive_buffer = 0;
   char text[64];
   void* arena;
   void* meta;
@@ -236,6 +251,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (napi_is_buffer(env, argv[4], &is_buffer) != napi_ok || !is_buffer || napi_get_buffer_info(env, argv[4], &meta, &meta_len) != napi_ok)
     return throw_usage(env, "open: meta must be a Buffer");
   if (napi_typeof(env, argv[6], &type) != napi_ok || type != napi_function) return throw_usage(env, "open: onBatch must be a function");
+  if ((argc > 7 && napi_get_value_uint32(env, argv[7], &flags) != napi_ok) || (argc > 8 && napi_get_value_uint32(env, argv[8], &receive_buffer) != napi_ok))
+    return throw_usage(env, "open: flags and receiveBufferBytes must be numbers");
   size_t capacity = arena_len / slot;
   if (meta_len / META_BYTES < capacity) capacity = meta_len / META_BYTES;
   if (capacity > MAX_BATCH) capacity = MAX_BATCH;
@@ -256,7 +273,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   uint16_t bound_port = 0;
-  int fd = bind_socket(env, family, text, port, &bound_port);
+  int fd = bind_socket(env, family, text, port, flags, receive_buffer, &bound_port);
   if (fd < 0) {
     free(w);
     return NULL;

@@ -6,7 +6,6 @@
 // The machine's addresses are learnt as it boots (its DHCP replies and boot events) or given.
 // HTTP is left out: the same sockets carry the API and the console.
 // UDP taps are on the sockets only while some capture runs.
-import type { Socket as UdpSocket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -17,8 +16,8 @@ import { peekDhcp } from './dhcp-peek.ts';
 import { toEthernet } from './link-layer.ts';
 import { MachineCapture, type CaptureStatus } from './machine-capture.ts';
 import { udpFrame, type Endpoint } from './packet-frames.ts';
-import { plainAddress, watchUdpSockets } from './process-sockets.ts';
-import { tapUdp, type Peer } from './socket-taps.ts';
+import { plainAddress, watchUdpSockets, type WatchedUdpSocket } from './process-sockets.ts';
+import type { Peer } from './socket-taps.ts';
 import { TcpdumpFeed } from './tcpdump-feed.ts';
 
 export interface CaptureRequest {
@@ -76,9 +75,9 @@ export class CaptureService {
   readonly #feeds = new Map<string, IscsiFeed>();
   /** Captures whose stop waits for tcpdump's last packets. */
   readonly #stopping = new Set<MachineCapture>();
-  readonly #udp = new Set<UdpSocket>();
+  readonly #udp = new Set<WatchedUdpSocket>();
   /** Taps in place while a capture runs, by socket. */
-  readonly #taps = new Map<UdpSocket, () => void>();
+  readonly #taps = new Map<WatchedUdpSocket, () => void>();
   readonly #dhcpPorts: ReadonlySet<number>;
   readonly #serverMac: string;
   readonly #stops: Array<() => void> = [];
@@ -89,7 +88,7 @@ export class CaptureService {
     this.#stops.push(
       watchUdpSockets((socket) => {
         this.#udp.add(socket);
-        socket.once('close', () => {
+        socket.onClose(() => {
           this.#udp.delete(socket);
           this.#untap(socket);
         });
@@ -230,11 +229,11 @@ export class CaptureService {
     if (!capture.write(atMicros, [frame]) && capture.full) void this.stop(capture.mac, 'size limit');
   }
 
-  #tap(socket: UdpSocket): void {
+  #tap(socket: WatchedUdpSocket): void {
     if (this.#taps.has(socket)) return;
     this.#taps.set(
       socket,
-      tapUdp(socket, {
+      socket.tap({
         incoming: (bytes, from) => this.#datagram(socket, bytes, from, true),
         outgoing: (bytes, to) => {
           if (to !== null) this.#datagram(socket, bytes, to, false);
@@ -243,13 +242,13 @@ export class CaptureService {
     );
   }
 
-  #untap(socket: UdpSocket): void {
+  #untap(socket: WatchedUdpSocket): void {
     this.#taps.get(socket)?.();
     this.#taps.delete(socket);
   }
 
   /** One datagram the server received from `peer` (incoming) or sent to it. */
-  #datagram(socket: UdpSocket, bytes: Buffer, peer: Peer, incoming: boolean): void {
+  #datagram(socket: WatchedUdpSocket, bytes: Buffer, peer: Peer, incoming: boolean): void {
     let local: Peer;
     try {
       const bound = socket.address();

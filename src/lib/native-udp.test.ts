@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { readlinkSync } from 'node:fs';
 import { SocketAddress } from 'node:net';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { boundSocket, receiveDatagrams } from './datagram-test-kit.ts';
-import { formatAddress, NativeUdpSocket, nativeUdpUnavailable, SLOT_BYTES, type UdpSocketNative } from './native-udp.ts';
+import { formatAddress, NATIVE_UDP_CHANNEL, NativeUdpSocket, nativeUdpUnavailable, SLOT_BYTES, type UdpSocketNative } from './native-udp.ts';
 
 interface Got {
   readonly bytes: Buffer;
@@ -182,6 +183,55 @@ describe('NativeUdpSocket', { skip: nativeUdpUnavailable() ?? undefined }, () =>
     }
   });
 
+  test('a tap sees copies of what arrives and what is sent; off again, it sees nothing; close is announced', async () => {
+    const rx = await boundSocket();
+    const announced: unknown[] = [];
+    const onOpen = (message: unknown): void => void announced.push((message as { socket: unknown }).socket);
+    subscribe(NATIVE_UDP_CHANNEL, onOpen);
+    const c = openCollecting();
+    unsubscribe(NATIVE_UDP_CHANNEL, onOpen);
+    assert.deepEqual(announced, [c.socket], 'published on open');
+    assert.deepEqual(c.socket.address(), { address: '127.0.0.1', port: c.socket.port });
+    const seen: string[] = [];
+    const untap = c.socket.tap({
+      incoming: (bytes, from) => seen.push(`in ${bytes.toString()} ${from.address}:${from.port === rx.address().port ? 'rx' : from.port}`),
+      outgoing: (bytes, to) => seen.push(`out ${bytes.toString()} ${to?.address}:${to?.port === rx.address().port ? 'rx' : to?.port}`),
+    });
+    assert.ok(c.socket.tapped);
+    let closed = 0;
+    c.socket.whenClosed(() => closed++);
+    try {
+      const arriving = receiveDatagrams(rx, 2);
+      c.socket.send(Buffer.from('hello'), rx.address().port, '127.0.0.1');
+      rx.send('back', c.socket.port, '127.0.0.1');
+      await until(() => c.got.length === 1, 'the datagram');
+      untap();
+      assert.equal(c.socket.tapped, false);
+      c.socket.send(Buffer.from('quiet'), rx.address().port, '127.0.0.1');
+      await arriving;
+      assert.deepEqual(seen, ['out hello 127.0.0.1:rx', 'in back 127.0.0.1:rx']);
+    } finally {
+      c.socket.close();
+      rx.close();
+    }
+    assert.equal(closed, 1);
+    c.socket.whenClosed(() => closed++);
+    assert.equal(closed, 2, 'at once when already closed');
+  });
+
+  test('reuseAddr lets a socket share a port with one bound to another address of it (DHCP: 0.0.0.0:67 and its own:67)', () => {
+    const handlers = { datagram: () => {}, oversized: () => {}, error: () => {} };
+    const wild = NativeUdpSocket.open(4, '0.0.0.0', 0, handlers, { reuseAddr: true, broadcast: true, receiveBufferBytes: 1 << 20 });
+    try {
+      assert.throws(() => NativeUdpSocket.open(4, '127.0.0.1', wild.port, handlers), (err: unknown) => (err as { code?: string }).code === 'EADDRINUSE', 'not without it');
+      const local = NativeUdpSocket.open(4, '127.0.0.1', wild.port, handlers, { reuseAddr: true });
+      assert.equal(local.port, wild.port);
+      local.close();
+    } finally {
+      wild.close();
+    }
+  });
+
   test('binding a port in use fails with EADDRINUSE', async () => {
     const taken = await boundSocket();
     try {
@@ -217,7 +267,7 @@ describe('NativeUdpSocket send queue (a stand-in helper whose send buffer fills)
       },
       close: () => {},
     };
-    const socket = NativeUdpSocket.open(4, '127.0.0.1', 0, { datagram: () => {}, oversized: () => {}, error: () => {} }, fake);
+    const socket = NativeUdpSocket.open(4, '127.0.0.1', 0, { datagram: () => {}, oversized: () => {}, error: () => {} }, {}, fake);
     const done: string[] = [];
     for (const text of ['a', 'b', 'c', 'd']) socket.send(Buffer.from(text), 9, '127.0.0.1', (err) => done.push(`${text}:${err === null ? 'ok' : err.message}`));
     assert.deepEqual(wire, ['a']);

@@ -10,25 +10,65 @@
 //
 // Sends go straight to the kernel (sendto); when the send buffer is full the datagram waits in
 // a queue, in order, until libuv says the socket is writable again.
+//
+// Packet captures (src/capture) see these sockets as they see Node's: each one is announced on
+// the diagnostics channel NATIVE_UDP_CHANNEL when it opens, and a tap put on it sees every
+// datagram received and every one sent through send(). Batch senders that write to the fd
+// themselves (native/udp-batch.c) must not while the socket is tapped (`tapped`).
+import { channel } from 'node:diagnostics_channel';
 import { loadAddon } from './native-addon.ts';
 
 /** The helper's functions (native/udp-socket.c); tests may stand in for them. */
 export interface UdpSocketNative {
-  open(family: 4 | 6, address: string, port: number, arena: Buffer, meta: Buffer, slot: number, onBatch: (count: number) => void): [unknown, number, number];
+  open(family: 4 | 6, address: string, port: number, arena: Buffer, meta: Buffer, slot: number, onBatch: (count: number) => void, flags?: number, receiveBufferBytes?: number): [unknown, number, number];
   sendTo(fd: number, datagram: Buffer, address: string, port: number): number;
   waitWritable(handle: unknown): void;
   close(handle: unknown): void;
 }
 
-/** Bytes of the arena per datagram: more than any datagram these sockets expect (TFTP ACKs and ERRORs). */
+/**
+ * Bytes of the arena per datagram: more than any datagram these sockets expect (TFTP ACKs and
+ * ERRORs; DHCP requests, which fit an Ethernet frame: RFC 2131 clients send at most 576 bytes
+ * unless the server allows more).
+ */
 export const SLOT_BYTES = 2048;
-const SLOTS = 64;
+/** Datagrams read per recvmmsg: a batch this full means more were waiting. */
+export const BATCH_DATAGRAMS = 64;
+const SLOTS = BATCH_DATAGRAMS;
 const META_BYTES = 24;
 
 const arena = Buffer.alloc(SLOT_BYTES * SLOTS);
 const meta = Buffer.alloc(META_BYTES * SLOTS);
 
 export type DatagramHandler = (data: Buffer, address: string, port: number) => void;
+
+export interface NativeUdpOptions {
+  /** SO_REUSEADDR, before the bind (a DHCP server binds 0.0.0.0:67 beside its own address:67). */
+  readonly reuseAddr?: boolean;
+  /** SO_BROADCAST: replies to 255.255.255.255. */
+  readonly broadcast?: boolean;
+  /** SO_RCVBUF (the kernel caps it at net.core.rmem_max). */
+  readonly receiveBufferBytes?: number;
+}
+
+const FLAG_REUSEADDR = 1;
+const FLAG_BROADCAST = 2;
+
+export interface UdpEndpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** What a packet capture sees of a socket (src/capture/socket-taps.ts has the same for dgram). */
+export interface DatagramTap {
+  /** `bytes` is the tap's own copy. */
+  readonly incoming: (bytes: Buffer, from: UdpEndpoint) => void;
+  readonly outgoing: (bytes: Buffer, to: UdpEndpoint | null) => void;
+}
+
+/** Every NativeUdpSocket is published here as `{ socket }` when it opens (bound, receiving). */
+export const NATIVE_UDP_CHANNEL = 'diskless:native-udp.socket';
+const opened = channel(NATIVE_UDP_CHANNEL);
 
 export interface NativeUdpHandlers {
   /** A datagram of at most SLOT_BYTES (longer ones go to `oversized`); `data` is valid during the call only. */
@@ -100,7 +140,11 @@ export class NativeUdpSocket {
   readonly fd: number;
   /** The port it is bound to. */
   readonly port: number;
+  /** The address it is bound to. */
+  readonly boundAddress: string;
   private readonly queue: Queued[] = [];
+  private tapOn: DatagramTap | null = null;
+  private closeListeners: Array<() => void> = [];
   private closed = false;
   /** The last source seen and its text, so that a transfer's one peer is formatted once. */
   private lastKey = -1;
@@ -111,9 +155,11 @@ export class NativeUdpSocket {
     private readonly handle: unknown,
     fd: number,
     port: number,
+    boundAddress: string,
   ) {
     this.fd = fd;
     this.port = port;
+    this.boundAddress = boundAddress;
   }
 
   /**
@@ -121,15 +167,35 @@ export class NativeUdpSocket {
    * bind's error (err.code EADDRINUSE, ...) or, without the native helper, an Error that says so.
    * `native` is for tests.
    */
-  static open(family: 4 | 6, address: string, port: number, handlers: NativeUdpHandlers, native: UdpSocketNative | string = loadNative()): NativeUdpSocket {
+  static open(family: 4 | 6, address: string, port: number, handlers: NativeUdpHandlers, options: NativeUdpOptions = {}, native: UdpSocketNative | string = loadNative()): NativeUdpSocket {
     if (typeof native === 'string') throw new Error(native);
     let socket: NativeUdpSocket | null = null;
     const onBatch = (count: number): void => {
       if (socket !== null) socket.onBatch(count, handlers);
     };
-    const [handle, fd, boundPort] = native.open(family, address, port, arena, meta, SLOT_BYTES, onBatch);
-    socket = new NativeUdpSocket(native, handle, fd, boundPort);
+    const flags = (options.reuseAddr === true ? FLAG_REUSEADDR : 0) | (options.broadcast === true ? FLAG_BROADCAST : 0);
+    const [handle, fd, boundPort] = native.open(family, address, port, arena, meta, SLOT_BYTES, onBatch, flags, options.receiveBufferBytes ?? 0);
+    socket = new NativeUdpSocket(native, handle, fd, boundPort, address);
+    if (opened.hasSubscribers) opened.publish({ socket });
     return socket;
+  }
+
+  /** Where it is bound (as Node's socket.address()). */
+  address(): UdpEndpoint {
+    return { address: this.boundAddress, port: this.port };
+  }
+
+  /** Whether a capture's tap is on: then every send must go through send(). */
+  get tapped(): boolean {
+    return this.tapOn !== null;
+  }
+
+  /** Puts a tap on the socket (replacing any); the returned function takes it off. */
+  tap(tap: DatagramTap): () => void {
+    this.tapOn = tap;
+    return () => {
+      if (this.tapOn === tap) this.tapOn = null;
+    };
   }
 
   /** Datagrams waiting for room in the send buffer. */
@@ -146,6 +212,7 @@ export class NativeUdpSocket {
       done(new Error('the socket is closed'));
       return;
     }
+    this.tapOn?.outgoing(datagram, { address, port });
     if (this.queue.length > 0) {
       this.queue.push({ datagram, address, port, done });
       return;
@@ -159,6 +226,15 @@ export class NativeUdpSocket {
     this.native.close(this.handle);
     const dropped = this.queue.splice(0);
     for (const q of dropped) q.done(new Error('the socket closed before the datagram left'));
+    const listeners = this.closeListeners;
+    this.closeListeners = [];
+    for (const listener of listeners) listener();
+  }
+
+  /** Runs `listener` once the socket is closed (at once if it is). */
+  whenClosed(listener: () => void): void {
+    if (this.closed) listener();
+    else this.closeListeners.push(listener);
   }
 
   /** False when the send buffer is full (the datagram is then first in the queue). */
@@ -198,8 +274,14 @@ export class NativeUdpSocket {
       const length = meta.readUInt32LE(m);
       const port = meta.readUInt16LE(m + 4);
       const address = this.sourceAddress(m);
-      if (length > SLOT_BYTES) handlers.oversized(length, address, port);
-      else handlers.datagram(arena.subarray(i * SLOT_BYTES, i * SLOT_BYTES + length), address, port);
+      if (length > SLOT_BYTES) {
+        handlers.oversized(length, address, port);
+        continue;
+      }
+      const data = arena.subarray(i * SLOT_BYTES, i * SLOT_BYTES + length);
+      // The tap gets a copy: the arena is overwritten by the next batch.
+      this.tapOn?.incoming(Buffer.from(data), { address, port });
+      handlers.datagram(data, address, port);
     }
   }
 

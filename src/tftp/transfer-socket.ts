@@ -55,7 +55,8 @@ function openNative(family: 'udp4' | 'udp6', address: string, log: Logger, onPac
   };
   return {
     kind: 'native',
-    directFd: () => (socket.queued === 0 ? socket.fd : null),
+    // Not while a capture's tap is on: the tap sees only what goes through send().
+    directFd: () => (socket.queued === 0 && !socket.tapped ? socket.fd : null),
     sendOne: (parts, peer, cb) => socket.send(parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts), peer.port, peer.address, cb),
     send: (packet, peer) => socket.send(packet, peer.port, peer.address, onSent),
     close: () => socket.close(),

@@ -119,6 +119,13 @@ describe('packet capture of one machine', () => {
     assert.ok(dhcp.length >= 1, 'the DISCOVER');
     assert.deepEqual([...new Set(dhcp.map((p) => peekDhcp(p.payload)?.mac))], [MAC]);
     assert.ok(packets.some((p) => p.protocol === 'udp' && p.dstPort === tftpPort && p.payload.includes(BOOT_FILE)), 'the TFTP read request');
+    // The transfer itself runs on its own socket (a native one where the helper is built): its
+    // first DATA, byte for byte, and the client's ACK of it.
+    const served = readFileSync(join(s.dir, 'fetched.bin'));
+    const data1 = packets.find((p) => p.protocol === 'udp' && p.payload.length >= 4 && p.payload.readUInt16BE(0) === 3 && p.payload.readUInt16BE(2) === 1);
+    assert.ok(data1 !== undefined, 'DATA block 1 of the transfer');
+    assert.deepEqual(data1.payload.subarray(4), served.subarray(0, data1.payload.length - 4));
+    assert.ok(packets.some((p) => p.protocol === 'udp' && p.dstPort === data1.srcPort && p.payload.equals(Buffer.from([0, 4, 0, 1]))), 'the ACK of block 1');
     const iscsi = packets.filter((p) => p.protocol === 'tcp' && (p.dstPort === s.server.iscsiPort || p.srcPort === s.server.iscsiPort));
     if (iscsiCaptured) assert.ok(iscsi.some((p) => p.payload.includes('InitiatorName=')), 'the login request');
 
@@ -131,6 +138,7 @@ describe('packet capture of one machine', () => {
     const lines = shark.stdout.trim().split('\n');
     assert.ok(lines.some((l) => /^DHCP\tDHCP Discover/.test(l)), shark.stdout);
     assert.ok(lines.some((l) => /^TFTP\tRead Request/.test(l)), shark.stdout);
+    assert.ok(lines.some((l) => /^TFTP\tData Packet, Block: 1\b/.test(l)), shark.stdout);
     if (iscsiCaptured) {
       assert.ok(lines.some((l) => /^iSCSI\tLogin Command/.test(l)), shark.stdout);
       assert.ok(lines.some((l) => /^iSCSI\tSCSI: Inquiry/.test(l)), shark.stdout);
