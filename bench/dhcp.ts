@@ -20,22 +20,27 @@
 // appends a CSV line with write() and never syncs (strace shows write and no fsync/fdatasync), so
 // its leases can be lost on power failure. Kea does the least work per lease.
 //
-// The client is part of the measurement: perfdhcp runs multi-threaded on the same two cores as the
-// server, and at 10,000/s offered it takes 60-130% of a core itself. A server that completes
-// about the offered rate is limited by perfdhcp (the report says so); offering more only takes
-// CPU from the server (kea completed fewer exchanges at 20,000 and 40,000/s offered than at
-// 10,000). The table shows perfdhcp's CPU and the whole machine's busy CPU for each run: other
-// load on the machine shows as machine CPU that neither the server nor perfdhcp accounts for.
+// The client is part of the measurement. Left to the scheduler, perfdhcp (multi-threaded) and the
+// server share both cores: at 10,000/s offered kea completed 99-100%, so the ratio could only
+// say "parity", and offering more took CPU from the servers (kea completed fewer exchanges at
+// 20,000 and 40,000/s than at 10,000). So each gets a core of its own (taskset): the server
+// CPU 1 (all its threads), perfdhcp CPU 0 in its single-thread mode (-g single: its receiver
+// thread would otherwise compete with its sender on that core). One core of perfdhcp offers
+// about 28,000 DORA/s; kea 2.2 (single-threaded) completes 26,000-27,500 of those using 99%
+// of its core, i.e. at its own limit. The table shows each server's share of its core and
+// perfdhcp's CPU: a server below 100% with perfdhcp at its limit has capacity the client cannot
+// show, and CPU per exchange is then the measure that separates the servers.
 //
 // Environment: BENCH_PAIRS (rounds, default 3), BENCH_SECONDS (per run, default 10),
-// BENCH_DHCP_RATE (DORA exchanges per second offered, default 10000: about what perfdhcp
-// itself sustains on two CPUs, and above what any peer completes), BENCH_DHCP_CLIENTS (one
+// BENCH_DHCP_RATE (DORA exchanges per second offered, default 30000: more than one core of
+// perfdhcp sustains), BENCH_DHCP_PIN=0 (no pinning: perfdhcp multi-threaded, everything on
+// both cores, as this bench ran before 2026-12-02; with it, a rate of 10000), BENCH_DHCP_CLIENTS (one
 // workload with this many clients instead of the two), BENCH_ONLY (peer names, comma-separated),
 // BENCH_DISKLESS_NODE_ARGS (extra node flags for the diskless server, space-separated, e.g.
 // "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it under load), BENCH_DHCP_RAW=1 (print
 // perfdhcp's own report after each run: delays, drops, rejected leases).
 import { mkdtempSync, mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { alternate, CLOCK_TICKS, cpuTicks, fail, findTool, formatTable, median, onCleanup, ratio, runClient, startServer, stopServer, systemBusyTicks, waitUntil, type Server } from './lib/harness.ts';
 import { pairedRatio, recordResults, targetResult, type TargetResult } from './lib/results.ts';
@@ -43,7 +48,9 @@ import { createNamespacePair, udpListening, type NamespacePair } from './lib/net
 
 const PAIRS = Math.max(1, Number(process.env.BENCH_PAIRS ?? 3));
 const SECONDS = Math.min(120, Math.max(1, Number(process.env.BENCH_SECONDS ?? 10)));
-const RATE = Math.max(1, Number(process.env.BENCH_DHCP_RATE ?? 10000));
+/** Server on CPU 1, perfdhcp on CPU 0 (see the top); needs two CPUs and taskset. */
+const PIN = process.env.BENCH_DHCP_PIN !== '0' && cpus().length >= 2;
+const RATE = Math.max(1, Number(process.env.BENCH_DHCP_RATE ?? (PIN ? 30000 : 10000)));
 const WORKLOADS: readonly Workload[] =
   process.env.BENCH_DHCP_CLIENTS !== undefined
     ? [{ name: `${process.env.BENCH_DHCP_CLIENTS} clients`, clients: Math.max(1, Number(process.env.BENCH_DHCP_CLIENTS)) }]
@@ -53,6 +60,7 @@ const WORKLOADS: readonly Workload[] =
       ];
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((s) => s !== '');
 const DISKLESS_NODE_ARGS = (process.env.BENCH_DISKLESS_NODE_ARGS ?? '').split(' ').filter((s) => s !== '');
+const onCpu = (cpu: number, command: readonly string[]): string[] => (PIN ? ['taskset', '-c', String(cpu), ...command] : [...command]);
 
 const NET = {
   serverNs: 'dlbench-dhcp-srv',
@@ -67,6 +75,8 @@ const POOL = { first: '10.252.1.0', last: '10.252.200.255' } as const;
 const LEASE_SECONDS = 3600;
 /** A server that completes this share of the offered exchanges is held back by the client, not by itself. */
 const CLIENT_LIMITED_SHARE = 0.95;
+/** A pinned process using this share of its core (percent) is at its limit. */
+const SATURATED_PCT = 95;
 
 interface Workload {
   readonly name: string;
@@ -95,6 +105,8 @@ interface Sample {
   readonly cpuMsPer1000: number;
   /** perfdhcp's own CPU over the run, percent of one core (both threads): near 100 per thread, the client is the limit. */
   readonly clientCpuPct: number;
+  /** The server's own CPU over the run, percent of one core: near 100, the server is the limit. */
+  readonly serverCpuPct: number;
   /** The whole machine's busy CPU over the run, percent of one core (200 is both cores of this machine). */
   readonly machineCpuPct: number;
 }
@@ -107,7 +119,7 @@ function disklessPeer(): Peer {
       // A 1 MiB sparse image: quick mode needs a disk, the bench never reads it.
       writeFileSync(image, '');
       truncateSync(image, 1024 * 1024);
-      const [cmd, args] = net.exec(net.serverNs, [
+      const [cmd, args] = net.exec(net.serverNs, onCpu(1, [
         process.execPath, ...DISKLESS_NODE_ARGS, 'bin/diskless.js', 'serve',
         '--disk', image,
         '--dhcp', 'full',
@@ -117,7 +129,7 @@ function disklessPeer(): Peer {
         '--listen', SERVER_IP,
         '--iscsi-port', '0', '--http-port', '0', '--tftp-port', '0',
         '--log-level', 'warn',
-      ]);
+      ]));
       return startServer('diskless', cmd, args);
     },
     leaseFile: (dir) => join(dir, 'data', 'dhcp', 'leases.jsonl'),
@@ -147,7 +159,7 @@ function dnsmasqPeer(binary: string): Peer {
           '',
         ].join('\n'),
       );
-      const [cmd, args] = net.exec(net.serverNs, [binary, '--keep-in-foreground', `--conf-file=${conf}`]);
+      const [cmd, args] = net.exec(net.serverNs, onCpu(1, [binary, '--keep-in-foreground', `--conf-file=${conf}`]));
       return startServer('dnsmasq', cmd, args);
     },
     leaseFile: (dir) => join(dir, 'dnsmasq.leases'),
@@ -170,7 +182,7 @@ function keaPeer(binary: string): Peer {
         },
       };
       writeFileSync(conf, JSON.stringify(config, null, 2));
-      const [cmd, args] = net.exec(net.serverNs, [binary, '-c', conf]);
+      const [cmd, args] = net.exec(net.serverNs, onCpu(1, [binary, '-c', conf]));
       // Kea keeps its pid and lock files in /run/kea unless told otherwise.
       return startServer('kea-dhcp4', cmd, args, { ...process.env, KEA_PIDFILE_DIR: dir, KEA_LOCKFILE_DIR: dir });
     },
@@ -178,7 +190,7 @@ function keaPeer(binary: string): Peer {
   };
 }
 
-function parsePerfdhcp(out: string): Omit<Sample, 'cpuMsPer1000' | 'clientCpuPct' | 'machineCpuPct'> {
+function parsePerfdhcp(out: string): Omit<Sample, 'cpuMsPer1000' | 'clientCpuPct' | 'serverCpuPct' | 'machineCpuPct'> {
   const rate = /Rate:\s*([\d.]+)\s+4-way exchanges\/second/.exec(out);
   const section = (name: string): Record<string, number> => {
     const header = `***Statistics for: ${name}***`;
@@ -217,7 +229,7 @@ async function measure(workload: Workload, peer: Peer, net: NamespacePair, perfd
     const clientTicks = (): number => cpuTicks(process.pid, { children: true }) - cpuTicks(process.pid);
     const clientBefore = clientTicks();
     const machineBefore = systemBusyTicks();
-    const [cmd, args] = net.exec(net.clientNs, [perfdhcp, '-4', '-l', net.clientIf, '-r', String(RATE), '-p', String(SECONDS), '-R', String(workload.clients)]);
+    const [cmd, args] = net.exec(net.clientNs, onCpu(0, [perfdhcp, ...(PIN ? ['-g', 'single'] : []), '-4', '-l', net.clientIf, '-r', String(RATE), '-p', String(SECONDS), '-R', String(workload.clients)]));
     const run = await runClient(cmd, args, { timeoutMs: (SECONDS + 30) * 1000, allowFailure: true });
     const cpuMs = ((cpuTicks(pid) - before) / CLOCK_TICKS) * 1000;
     const clientCpuPct = ((clientTicks() - clientBefore) / CLOCK_TICKS / run.seconds) * 100;
@@ -226,9 +238,10 @@ async function measure(workload: Workload, peer: Peer, net: NamespacePair, perfd
     if (process.env.BENCH_DHCP_RAW === '1') process.stdout.write(`${run.out.trim()}\n`);
     const parsed = parsePerfdhcp(run.out);
     const completed = parsed.exchangesPerS * SECONDS;
-    const sample: Sample = { ...parsed, cpuMsPer1000: completed > 0 ? (cpuMs * 1000) / completed : Number.NaN, clientCpuPct, machineCpuPct };
+    const serverCpuPct = (cpuMs / 1000 / run.seconds) * 100;
+    const sample: Sample = { ...parsed, cpuMsPer1000: completed > 0 ? (cpuMs * 1000) / completed : Number.NaN, clientCpuPct, serverCpuPct, machineCpuPct };
     process.stdout.write(
-      `  round ${round + 1} ${peer.name.padEnd(9)} ${sample.exchangesPerS.toFixed(0).padStart(6)} DORA/s  drops ${sample.dropsOffer} offer + ${sample.dropsAck} ack of ${sample.discoverSent}  ${sample.cpuMsPer1000.toFixed(0)} ms CPU/1000  perfdhcp ${sample.clientCpuPct.toFixed(0)}% CPU, machine ${sample.machineCpuPct.toFixed(0)}%\n`,
+      `  round ${round + 1} ${peer.name.padEnd(9)} ${sample.exchangesPerS.toFixed(0).padStart(6)} DORA/s  drops ${sample.dropsOffer} offer + ${sample.dropsAck} ack of ${sample.discoverSent}  ${sample.cpuMsPer1000.toFixed(0)} ms CPU/1000 (server ${sample.serverCpuPct.toFixed(0)}% CPU)  perfdhcp ${sample.clientCpuPct.toFixed(0)}% CPU, machine ${sample.machineCpuPct.toFixed(0)}%\n`,
     );
     return sample;
   } finally {
@@ -241,6 +254,7 @@ async function main(): Promise<void> {
   const perfdhcp = findTool('perfdhcp', 'kea-admin', 'BENCH_PERFDHCP');
   if (perfdhcp === null) throw new Error('perfdhcp is the load generator: nothing to measure without it');
   if (findTool('ip', 'iproute2') === null) throw new Error('iproute2 is needed for the namespaces');
+  if (PIN && findTool('taskset', 'util-linux') === null) throw new Error('taskset (util-linux) gives the server and perfdhcp a core each; BENCH_DHCP_PIN=0 runs them unpinned');
   const peers: Peer[] = [disklessPeer()];
   const kea = findTool('kea-dhcp4', 'kea-dhcp4-server', 'BENCH_KEA_DHCP4');
   if (kea !== null) peers.push(keaPeer(kea));
@@ -252,7 +266,7 @@ async function main(): Promise<void> {
   const base = mkdtempSync(join(tmpdir(), 'diskless-bench-dhcp-'));
   const removeBase = onCleanup(() => rmSync(base, { recursive: true, force: true }));
   const net = createNamespacePair(NET);
-  process.stdout.write(`perfdhcp -r ${RATE} -p ${SECONDS}; ${PAIRS} rounds, order rotating; lease files under ${base}\n`);
+  process.stdout.write(`perfdhcp -r ${RATE} -p ${SECONDS}${PIN ? ' -g single on CPU 0, servers on CPU 1' : ', unpinned'}; ${PAIRS} rounds, order rotating; lease files under ${base}\n`);
   try {
     const reports: string[] = [];
     const results: TargetResult[] = [];
@@ -264,7 +278,8 @@ async function main(): Promise<void> {
       if (samples.has('diskless') && samples.has('kea-dhcp4')) {
         const keaShare = median(rounds('kea-dhcp4', 'exchangesPerS')) / RATE;
         const cpu = pairedRatio(rounds('diskless', 'cpuMsPer1000'), rounds('kea-dhcp4', 'cpuMsPer1000'));
-        const note = `CPU/exchange ${cpu.toFixed(2)}x kea${keaShare >= CLIENT_LIMITED_SHARE ? `; kea did ${(keaShare * 100).toFixed(0)}% of perfdhcp's offered ${RATE}/s` : ''}`;
+        const cores = PIN ? `; server core ${median(rounds('diskless', 'serverCpuPct')).toFixed(0)}% vs kea ${median(rounds('kea-dhcp4', 'serverCpuPct')).toFixed(0)}%, perfdhcp ${median(rounds('diskless', 'clientCpuPct')).toFixed(0)}%` : '';
+        const note = `CPU/exchange ${cpu.toFixed(2)}x kea${cores}${keaShare >= CLIENT_LIMITED_SHARE ? `; kea did ${(keaShare * 100).toFixed(0)}% of perfdhcp's offered ${RATE}/s` : ''}`;
         results.push(targetResult({ name: `DHCP DORA/s, ${workload.name}`, peer: 'kea-dhcp4', unit: '/s', higherIsBetter: true, note }, rounds('diskless', 'exchangesPerS'), rounds('kea-dhcp4', 'exchangesPerS'), { min: 1.5 }));
       }
     }
@@ -288,15 +303,20 @@ function report(workload: Workload, peers: readonly Peer[], samples: Map<string,
     m(p.name, 'dropsAck').toFixed(0),
     m(p.name, 'avgAckDelayMs').toFixed(1),
     m(p.name, 'cpuMsPer1000').toFixed(0),
+    m(p.name, 'serverCpuPct').toFixed(0),
     m(p.name, 'clientCpuPct').toFixed(0),
     m(p.name, 'machineCpuPct').toFixed(0),
   ]);
-  text += formatTable(['server', 'DORA/s', 'perfdhcp rate', 'DISCOVERs', 'offer drops', 'ack drops', 'ack delay ms', 'server CPU ms/1000 DORA', 'perfdhcp CPU %', 'machine CPU %'], rows);
+  text += formatTable(['server', 'DORA/s', 'perfdhcp rate', 'DISCOVERs', 'offer drops', 'ack drops', 'ack delay ms', 'server CPU ms/1000 DORA', 'server CPU %', 'perfdhcp CPU %', 'machine CPU %'], rows);
   for (const p of peers) {
     const share = m(p.name, 'exchangesPerS') / RATE;
     if (share >= CLIENT_LIMITED_SHARE) {
       text += `${p.name} completed ${(share * 100).toFixed(0)}% of the offered rate: perfdhcp's rate, not ${p.name}, is the limit (its capacity is higher; a ratio against it understates the other's lead or overstates its own)\n`;
     }
+    const serverPct = m(p.name, 'serverCpuPct');
+    const clientPct = m(p.name, 'clientCpuPct');
+    if (PIN && serverPct >= SATURATED_PCT) text += `${p.name} used ${serverPct.toFixed(0)}% of its core: it was at its own limit\n`;
+    else if (PIN && clientPct >= SATURATED_PCT) text += `${p.name} used ${serverPct.toFixed(0)}% of its core while perfdhcp used ${clientPct.toFixed(0)}% of its own: the client was the limit, ${p.name} had capacity left\n`;
   }
   if (!peers.some((p) => p.name === 'diskless')) return text;
   for (const other of peers.filter((p) => p.name !== 'diskless')) {

@@ -13,8 +13,10 @@
 // would only make every client of a burst wait for its retransmission (1000 machines powered on
 // at once: 911 DISCOVERs shed with the server at 2% CPU, p99 7.3 s, docs/RELIABILITY.md).
 //
-// "Behind" is read off libuv: it reads at most 32 datagrams from a UDP socket per event-loop turn
-// (uv__udp_recvmsg), so a turn that delivered that many found more waiting.
+// "Behind" is read off the socket's own read limit: libuv reads at most 32 datagrams from a dgram
+// socket per event-loop turn (uv__udp_recvmsg), and the native socket (src/lib/native-udp.ts) 64
+// per recvmmsg, so a turn that delivered that many found more waiting (the server passes the
+// limit of its socket as backlogAt, dhcp/sockets.ts).
 import { DhcpOption, MessageType } from './wire/option-codes.ts';
 import { MAGIC_COOKIE } from './wire/packet.ts';
 

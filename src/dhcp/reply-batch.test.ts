@@ -7,7 +7,7 @@ import type { Socket } from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
 import { boundSocket as bound, receiveDatagrams as receive } from '../lib/datagram-test-kit.ts';
 import type { ReplyBatchNative } from './reply-batch.ts';
-import { loadReplyBatch, ReplyOutbox, replyBatchStats } from './reply-batch.ts';
+import { dgramOutboxSocket, loadReplyBatch, ReplyOutbox, replyBatchStats } from './reply-batch.ts';
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -57,7 +57,7 @@ describe('ReplyOutbox', () => {
 
   test('the helper sends a turn of replies to several destinations, byte for byte, in order, 64 per call', { skip: NO_HELPER }, async () => {
     const { sent, failed, hooks } = recorder();
-    const outbox = new ReplyOutbox<Item>(tx, hooks, real);
+    const outbox = new ReplyOutbox<Item>(dgramOutboxSocket(tx), hooks, real);
     const all = items(150, 3);
     const before = { ...replyBatchStats };
     await roundTrip(outbox, all, async () => {
@@ -69,12 +69,12 @@ describe('ReplyOutbox', () => {
     assert.deepEqual(failed, []);
     assert.equal(replyBatchStats.viaKernel - before.viaKernel, 150);
     assert.equal(replyBatchStats.batches - before.batches, 3, '64 + 64 + 22');
-    assert.equal(replyBatchStats.viaNode - before.viaNode, 0);
+    assert.equal(replyBatchStats.viaSocket - before.viaSocket, 0);
   });
 
   test('flush() sends at once (the ACKs of one journal sync), and an empty flush does nothing', { skip: NO_HELPER }, async () => {
     const { sent, hooks } = recorder();
-    const outbox = new ReplyOutbox<Item>(tx, hooks, real);
+    const outbox = new ReplyOutbox<Item>(dgramOutboxSocket(tx), hooks, real);
     outbox.flush();
     const all = items(5, 2);
     await roundTrip(outbox, all, async () => {
@@ -86,15 +86,15 @@ describe('ReplyOutbox', () => {
 
   test('without the helper every reply goes through Node at once, as before', async () => {
     const { sent, failed, hooks } = recorder();
-    const outbox = new ReplyOutbox<Item>(tx, hooks, null);
+    const outbox = new ReplyOutbox<Item>(dgramOutboxSocket(tx), hooks, null);
     const all = items(20, 3);
-    const before = replyBatchStats.viaNode;
+    const before = replyBatchStats.viaSocket;
     await roundTrip(outbox, all, async () => {
       assert.equal(outbox.size, 0, 'not queued');
       assert.equal(sent.length, 20);
     });
     assert.deepEqual(failed, []);
-    assert.equal(replyBatchStats.viaNode - before, 20);
+    assert.equal(replyBatchStats.viaSocket - before, 20);
   });
 
   test('when the helper takes fewer than asked (a full send buffer), Node sends the rest, in order', { skip: NO_HELPER }, async () => {
@@ -110,12 +110,12 @@ describe('ReplyOutbox', () => {
       },
     };
     const { sent, failed, hooks } = recorder();
-    const outbox = new ReplyOutbox<Item>(tx, hooks, short);
+    const outbox = new ReplyOutbox<Item>(dgramOutboxSocket(tx), hooks, short);
     const before = { ...replyBatchStats };
     await roundTrip(outbox, items(12, 3), () => turn());
     assert.equal(calls, 2, 'once Node has some in flight, the rest of the flush follows through Node');
     assert.equal(replyBatchStats.viaKernel - before.viaKernel, 3);
-    assert.equal(replyBatchStats.viaNode - before.viaNode, 9);
+    assert.equal(replyBatchStats.viaSocket - before.viaSocket, 9);
     assert.equal(sent.length, 12);
     assert.deepEqual(failed, []);
     // Node's callbacks have run by now: the next turn is the helper's again.
@@ -131,7 +131,7 @@ describe('ReplyOutbox', () => {
       },
     };
     const { sent, failed, hooks } = recorder();
-    const outbox = new ReplyOutbox<Item>(tx, hooks, throwing);
+    const outbox = new ReplyOutbox<Item>(dgramOutboxSocket(tx), hooks, throwing);
     await roundTrip(outbox, items(6, 3), () => turn());
     assert.equal(sent.length, 6);
     assert.deepEqual(failed, []);
@@ -139,7 +139,7 @@ describe('ReplyOutbox', () => {
 
   test('a datagram that cannot be sent is reported once as failed; the others arrive', { skip: NO_HELPER }, async () => {
     const { sent, failed, hooks } = recorder();
-    const outbox = new ReplyOutbox<Item>(tx, hooks, real);
+    const outbox = new ReplyOutbox<Item>(dgramOutboxSocket(tx), hooks, real);
     const good = items(6, 3);
     const arriving = rx.map((s, i) => receive(s, good.filter((it) => it.to === i).length));
     const bad: Item = { to: -1, bytes: Buffer.from('to nowhere') };
@@ -157,7 +157,7 @@ describe('ReplyOutbox', () => {
 
   test('a wrapped send() (a packet capture tap) sees every datagram', { skip: NO_HELPER }, async () => {
     const { sent, hooks } = recorder();
-    const outbox = new ReplyOutbox<Item>(tx, hooks, real);
+    const outbox = new ReplyOutbox<Item>(dgramOutboxSocket(tx), hooks, real);
     const seen: unknown[] = [];
     const original = tx.send;
     Object.defineProperty(tx, 'send', {
@@ -190,7 +190,7 @@ describe('ReplyOutbox', () => {
     }
     try {
       const { sent, hooks } = recorder();
-      const outbox = new ReplyOutbox<Item>(tx6, hooks, real);
+      const outbox = new ReplyOutbox<Item>(dgramOutboxSocket(tx6), hooks, real);
       const all = items(70, 1);
       const before = replyBatchStats.viaKernel;
       const arriving = receive(rx6, all.length);

@@ -10,20 +10,50 @@
 // the ones Node would send; SO_BROADCAST and the bound source address are the fd's, so replies
 // to 255.255.255.255 leave as before.
 //
-// Node's send is used instead, per datagram and in order:
+// The outbox works on either kind of socket (OutboxSocket): Node's dgram, or the native one of
+// src/lib/native-udp.ts that the server receives on where the helper is built.
+//
+// The socket's own send is used instead, per datagram and in order:
 //   - when the helper is not built (then each reply is sent at once, as before: nothing to batch);
-//   - when the socket's send() is wrapped (a packet capture's tap, src/capture/socket-taps.ts,
-//     must see every datagram) or its fd cannot be seen;
+//   - when a packet capture's tap is on the socket (src/capture: the tap must see every
+//     datagram), or the socket queues sends of its own, or its fd cannot be seen;
 //   - for the rest of a flush once the kernel took fewer than asked: the send buffer is full
-//     (libuv then queues and polls), or the first datagram failed (Node sends it again and
-//     reports its error through the usual callback, so failures are counted and logged as
-//     before), or its address is a host name (Node resolves it);
-//   - while datagrams handed to Node are still in flight, so that none is overtaken.
+//     (the socket then queues and polls), or the first datagram failed (the socket sends it
+//     again and reports its error through the usual callback, so failures are counted and
+//     logged as before), or its address is a host name (dgram resolves it);
+//   - while datagrams handed to the socket are still in flight, so that none is overtaken.
 import dgram from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import type { Loaded } from '../lib/native-addon.ts';
 import { loadAddon } from '../lib/native-addon.ts';
+import type { NativeUdpSocket } from '../lib/native-udp.ts';
 import { socketFd } from '../lib/socket-fd.ts';
+
+/** What the outbox needs of a socket. */
+export interface OutboxSocket {
+  /** The fd sendmmsg may write to now, or null when every datagram must go through send(). */
+  directFd(): number | null;
+  /** Sends one datagram; `done` runs once (possibly before this returns), with its error if any. */
+  send(datagram: Buffer, port: number, address: string, done: (err: Error | null) => void): void;
+}
+
+const nodeSend = dgram.Socket.prototype.send;
+
+/** A dgram socket: its fd while its send() is Node's own (a capture's tap wraps it). */
+export function dgramOutboxSocket(socket: Socket): OutboxSocket {
+  return {
+    directFd: () => (socket.send === nodeSend ? socketFd(socket) : null),
+    send: (datagram, port, address, done) => socket.send(datagram, port, address, done),
+  };
+}
+
+/** A native socket: its fd while nothing waits in its own send queue and no tap is on. */
+export function nativeOutboxSocket(socket: NativeUdpSocket): OutboxSocket {
+  return {
+    directFd: () => (socket.queued === 0 && !socket.tapped ? socket.fd : null),
+    send: (datagram, port, address, done) => socket.send(datagram, port, address, done),
+  };
+}
 
 export interface ReplyBatchNative {
   /**
@@ -39,11 +69,11 @@ export interface ReplyBatchStats {
   batches: number;
   /** Datagrams sent by sendMany. */
   viaKernel: number;
-  /** Datagrams sent through Node's send. */
-  viaNode: number;
+  /** Datagrams sent through the socket's own send. */
+  viaSocket: number;
 }
 
-export const replyBatchStats: ReplyBatchStats = { batches: 0, viaKernel: 0, viaNode: 0 };
+export const replyBatchStats: ReplyBatchStats = { batches: 0, viaKernel: 0, viaSocket: 0 };
 
 /** The helper's sendMany, or why it cannot be used. */
 export function loadReplyBatch(): Loaded<ReplyBatchNative> {
@@ -64,11 +94,11 @@ function nativeOrNull(): ReplyBatchNative | null {
 
 export interface OutboxHooks<T> {
   /**
-   * Called for each queued item once its datagram has been handed to the kernel or to Node's
-   * send, in queue order (the caller's stats, log line and boot event). Must not throw.
+   * Called for each queued item once its datagram has been handed to the kernel or to the
+   * socket's send, in queue order (the caller's stats, log line and boot event). Must not throw.
    */
   readonly sent: (item: T) => void;
-  /** A datagram that Node's send reported as not sent (asynchronously, as dgram does). */
+  /** A datagram that the socket's send reported as not sent (asynchronously, as dgram does). */
   readonly failed: (err: Error) => void;
 }
 
@@ -77,8 +107,6 @@ const NO_BYTES = Buffer.alloc(0);
 
 /** Beyond this many slots (after a burst) the arrays are dropped rather than kept for reuse. */
 const KEEP_SLOTS = 4096;
-
-const nodeSend = dgram.Socket.prototype.send;
 
 /**
  * The replies queued on one socket. No allocation per reply: the queue is four parallel
@@ -92,21 +120,21 @@ export class ReplyOutbox<T> {
   private count = 0;
   private scheduled = false;
   private flushing = false;
-  /** Datagrams handed to Node's send whose callback has not run yet. */
-  private inNode = 0;
+  /** Datagrams handed to the socket's send whose callback has not run yet. */
+  private inSocket = 0;
   private readonly native: ReplyBatchNative | null;
-  /** One callback for every Node send of this outbox (no closure per datagram). */
-  private readonly afterNodeSend: (err: Error | null) => void;
+  /** One callback for every socket send of this outbox (no closure per datagram). */
+  private readonly afterSocketSend: (err: Error | null) => void;
   private readonly onImmediate: () => void;
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: OutboxSocket,
     private readonly hooks: OutboxHooks<T>,
     native: ReplyBatchNative | null = nativeOrNull(),
   ) {
     this.native = native;
-    this.afterNodeSend = (err) => {
-      this.inNode -= 1;
+    this.afterSocketSend = (err) => {
+      this.inSocket -= 1;
       if (err !== null) hooks.failed(err);
     };
     this.onImmediate = () => {
@@ -124,7 +152,7 @@ export class ReplyOutbox<T> {
   push(datagram: Buffer, address: string, port: number, item: T): void {
     if (this.native === null) {
       // Nothing to batch with: send now, as the server always did.
-      this.viaNode(datagram, address, port);
+      this.viaSocket(datagram, address, port);
       this.hooks.sent(item);
       return;
     }
@@ -157,9 +185,9 @@ export class ReplyOutbox<T> {
           for (let k = first; k < next; k++) this.hooks.sent(this.items[k] as T);
           continue;
         }
-        // Once one goes through Node, the rest of this flush follows it (inNode > 0 from here).
+        // Once one goes through the socket, the rest of this flush follows it (inSocket > 0 from here).
         const i = next++;
-        this.viaNode(this.datagrams[i] ?? NO_BYTES, this.addresses[i] ?? '', this.ports[i] ?? 0);
+        this.viaSocket(this.datagrams[i] ?? NO_BYTES, this.addresses[i] ?? '', this.ports[i] ?? 0);
         this.hooks.sent(this.items[i] as T);
       }
     } finally {
@@ -171,26 +199,26 @@ export class ReplyOutbox<T> {
   /** sendMany from `next`; 0 when the native path is closed for now or the kernel took none. */
   private sendNative(next: number): number {
     const native = this.native;
-    if (native === null || this.inNode > 0 || this.socket.send !== nodeSend) return 0;
-    const fd = socketFd(this.socket);
+    if (native === null || this.inSocket > 0) return 0;
+    const fd = this.socket.directFd();
     if (fd === null) return 0;
     try {
       return native.sendMany(fd, this.datagrams, this.addresses, this.ports, next, this.count - next);
     } catch {
-      // datagrams[next] failed outright (or is not for the native path): Node sends it again
-      // and reports the error through afterNodeSend, as it would have without the helper.
+      // datagrams[next] failed outright (or is not for the native path): the socket sends it
+      // again and reports the error through afterSocketSend, as it would have without the helper.
       return 0;
     }
   }
 
-  private viaNode(datagram: Buffer, address: string, port: number): void {
-    replyBatchStats.viaNode += 1;
-    this.inNode += 1;
+  private viaSocket(datagram: Buffer, address: string, port: number): void {
+    replyBatchStats.viaSocket += 1;
+    this.inSocket += 1;
     try {
-      this.socket.send(datagram, port, address, this.afterNodeSend);
+      this.socket.send(datagram, port, address, this.afterSocketSend);
     } catch (err) {
       // Thrown synchronously (a closed socket, a bad argument): no callback will come.
-      this.inNode -= 1;
+      this.inSocket -= 1;
       this.hooks.failed(err instanceof Error ? err : new Error(String(err)));
     }
   }

@@ -1,5 +1,6 @@
 // The DHCP server: sockets, the lease table and the journal around the pure responder.
-// Node's dgram has no IP_PKTINFO and no SO_BINDTODEVICE, so:
+// The sockets (sockets.ts: native batch receive where the helper is built, else Node's dgram)
+// have no IP_PKTINFO and no SO_BINDTODEVICE, so:
 //   - one socket bound to 0.0.0.0:67 receives broadcasts (from any interface: run one server
 //     per network, or in a namespace/host where only the served interface carries DHCP);
 //   - one socket bound to serverAddress:67 receives unicasts (renewals, relays) and sends every
@@ -9,22 +10,19 @@
 // Proxy mode adds 0.0.0.0:4011 for PXE boot server requests (PXE 2.1 section 2.2.2).
 // Replies go through a per-socket outbox (reply-batch.ts): a turn's replies leave in one
 // sendmmsg at the end of the turn, the ACKs of one journal sync right after their batch.
-import dgram from 'node:dgram';
-import dns from 'node:dns';
-import { isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
 import type { BootPolicy, PxeClient } from '../boot/types.ts';
 import { DecodeError } from '../lib/errors.ts';
 import { AdmissionControl } from './admission.ts';
 import { Histogram } from '../lib/histogram.ts';
 import { interfaceIpv4 } from '../lib/net.ts';
-import { bindUdp } from '../lib/udp.ts';
 import type { Destination, SubnetConfig } from './addressing.ts';
 import type { Lease } from './leases.ts';
 import { LeaseTable } from './leases.ts';
 import type { LeaseStore } from './lease-store.ts';
 import { isPersisted, JournalLeaseStore } from './lease-store.ts';
 import { loadReplyBatch, ReplyOutbox } from './reply-batch.ts';
+import { openDhcpSocket, type DhcpSocket } from './sockets.ts';
 import type { ArrivalPort, DhcpMode, Response } from './responder.ts';
 import { respond } from './responder.ts';
 import type { DhcpMessage } from './wire/packet.ts';
@@ -75,6 +73,8 @@ export interface DhcpServerOptions {
   readonly onEvent?: (event: DhcpBootEvent) => void;
   /** Clock, for tests. */
   readonly now?: () => number;
+  /** 'native' (the default): batch receive where the helper is built; 'node': Node's dgram (tests). */
+  readonly sockets?: 'native' | 'node';
 }
 
 export interface DhcpStats {
@@ -98,6 +98,8 @@ export const REPLY_SECONDS_BOUNDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.0
 
 export interface DhcpServer {
   readonly serverAddress: string;
+  /** Which sockets it receives on (sockets.ts). */
+  readonly sockets: 'native' | 'node';
   readonly stats: Readonly<DhcpStats>;
   leases(): readonly Lease[];
   /**
@@ -147,33 +149,11 @@ interface PendingReply {
   readonly bootFile: string | null;
 }
 
-/**
- * SO_RCVBUF asked for (the kernel caps it at net.core.rmem_max). The default, about 200 KiB, holds
- * fewer than a hundred small datagrams (each costs a couple of KiB of kernel memory), and a
- * burst overflows it while the server is idle: perfdhcp's bursts lost a third of the datagrams
- * that way. 1 MiB holds several hundred, tens of milliseconds of work; deeper would let a
- * REQUEST wait behind so much that its client gives up before the ACK.
- */
-const RECEIVE_BUFFER_BYTES = 1024 * 1024;
-
 /** At most one "overloaded" warning this often. */
 const SHED_WARNING_INTERVAL_MS = 10_000;
 /** Event-loop utilization above which a full turn counts as overload (sampled per window). */
 const BUSY_UTILIZATION = 0.75;
 const BUSY_WINDOW_MS = 20;
-
-/**
- * dgram resolves every destination through dns.lookup, which for an address literal still
- * defers the send to process.nextTick. Replies always go to literals: answer those at once.
- */
-function literalLookup(hostname: string, options: unknown, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
-  if (isIPv4(hostname)) {
-    callback(null, hostname, 4);
-    return;
-  }
-  const family = typeof options === 'number' ? options : 4;
-  dns.lookup(hostname, { family }, callback);
-}
 
 export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServer> {
   const found = opts.serverAddress ?? (opts.interface === undefined ? null : interfaceIpv4(opts.interface)?.address ?? null);
@@ -193,12 +173,6 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     ...(opts.declineHoldMs !== undefined ? { declineHoldMs: opts.declineHoldMs } : {}),
     ...(opts.authoritative !== undefined ? { authoritative: opts.authoritative } : {}),
   };
-
-  const socketOptions: dgram.SocketOptions = { type: 'udp4', reuseAddr: true, lookup: literalLookup, recvBufferSize: RECEIVE_BUFFER_BYTES };
-  const wild = dgram.createSocket(socketOptions);
-  const local = dgram.createSocket(socketOptions);
-  const pxe = opts.mode === 'proxy' ? dgram.createSocket(socketOptions) : null;
-  const sockets = [wild, local, ...(pxe === null ? [] : [pxe])];
 
   const onEvent = opts.onEvent;
   /** Tells onEvent, if any, of one step; every event is built here, as one literal (one shape). */
@@ -223,14 +197,15 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     log.warn({ err }, 'DHCP reply not sent');
   };
 
-  // Every reply leaves from `local` (or 4011's socket in proxy mode), so only those have outboxes.
+  // Every reply leaves from `local` (or 4011's socket in proxy mode), so only those have
+  // outboxes; they are made once the sockets are open.
   const batching = loadReplyBatch();
   const native = 'native' in batching ? batching.native : null;
   if ('error' in batching) log.debug({ reason: batching.error }, 'DHCP replies sent one system call each');
-  const localOutbox = new ReplyOutbox<PendingReply>(local, { sent, failed: sendFailed }, native);
-  const pxeOutbox = pxe === null ? null : new ReplyOutbox<PendingReply>(pxe, { sent, failed: sendFailed }, native);
+  let localOutbox: ReplyOutbox<PendingReply> | null = null;
+  let pxeOutbox: ReplyOutbox<PendingReply> | null = null;
   const flushReplies = (): void => {
-    localOutbox.flush();
+    localOutbox?.flush();
     pxeOutbox?.flush();
   };
 
@@ -294,23 +269,23 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     waiting.push(pending);
   }
 
-  function onDatagram(bytes: Buffer, rinfo: dgram.RemoteInfo, arrival: ArrivalPort): void {
+  function onDatagram(bytes: Buffer, address: string, port: number, arrival: ArrivalPort, outbox: ReplyOutbox<PendingReply>): void {
     const receivedMs = performance.now();
     stats.received += 1;
-    if (log.isLevelEnabled('trace')) log.trace({ from: `${rinfo.address}:${rinfo.port}`, hex: bytes.toString('hex') }, 'rx');
+    if (log.isLevelEnabled('trace')) log.trace({ from: `${address}:${port}`, hex: bytes.toString('hex') }, 'rx');
     let request: DhcpMessage;
     let response: Response;
     try {
       request = decodeDhcpMessage(bytes);
       response = respond(request, {
         mode: opts.mode, serverAddress, subnets, leases: table, policy: opts.policy, nowMs: now(),
-        arrival: { port: arrival, address: rinfo.address, sourcePort: rinfo.port },
+        arrival: { port: arrival, address, sourcePort: port },
         ports: replyPorts, ...tunables,
       });
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
       stats.malformed += 1;
-      log.warn({ from: `${rinfo.address}:${rinfo.port}`, code: err.code, length: bytes.length }, `malformed DHCP datagram dropped: ${err.message}`);
+      log.warn({ from: `${address}:${port}`, code: err.code, length: bytes.length }, `malformed DHCP datagram dropped: ${err.message}`);
       return;
     }
     const changes = response.leaseChanges;
@@ -335,7 +310,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     const pending: PendingReply = {
       bytes: response.bytes,
       destination: response.destination,
-      outbox: arrival === 'pxe' && pxeOutbox !== null ? pxeOutbox : localOutbox,
+      outbox,
       receivedMs,
       arrival,
       requestName,
@@ -370,17 +345,24 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     }
     return loopBusy;
   };
-  const listen = (socket: dgram.Socket, arrival: ArrivalPort): void => {
-    // Under overload, REQUESTs first (admission.ts). libuv's read limit is per socket, so each
-    // socket has its own; it learns of each turn's end from a setImmediate (the check phase
-    // comes right after the poll phase that delivered the turn's datagrams).
-    const admission = new AdmissionControl();
+  /**
+   * The receive handler of one socket, replying through the outbox `replies()` gives (the
+   * local one: every reply leaves from our own address, or 4011's socket in proxy mode).
+   */
+  const receiver = (arrival: ArrivalPort, readsPerTurn: () => number, replies: () => ReplyOutbox<PendingReply> | null) => {
+    // Under overload, REQUESTs first (admission.ts). The read limit per turn is per socket, so
+    // each socket has its own; it learns of each turn's end from a setImmediate (the check
+    // phase comes right after the poll phase that delivered the turn's datagrams).
+    let admission: AdmissionControl | null = null;
     let turnEndScheduled = false;
     const endTurn = (): void => {
       turnEndScheduled = false;
-      admission.endTurn(loopIsBusy());
+      admission?.endTurn(loopIsBusy());
     };
-    socket.on('message', (bytes, rinfo) => {
+    return (bytes: Buffer, address: string, port: number): void => {
+      const outbox = replies();
+      if (outbox === null) return; // before the sockets are all open: the client retransmits
+      admission ??= new AdmissionControl({ backlogAt: readsPerTurn() });
       if (!turnEndScheduled) {
         turnEndScheduled = true;
         setImmediate(endTurn);
@@ -398,35 +380,45 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
         return;
       }
       try {
-        onDatagram(bytes, rinfo, arrival);
+        onDatagram(bytes, address, port, arrival, outbox);
       } catch (err) {
         stats.errors += 1;
-        log.error({ err, from: `${rinfo.address}:${rinfo.port}` }, 'DHCP exchange failed');
+        log.error({ err, from: `${address}:${port}` }, 'DHCP exchange failed');
       }
-    });
-    socket.on('error', (err) => {
-      stats.errors += 1;
-      log.error({ err }, 'DHCP socket error');
-    });
+    };
+  };
+  const socketError = (err: Error): void => {
+    stats.errors += 1;
+    log.error({ err }, 'DHCP socket error');
   };
 
+  const sockets: DhcpSocket[] = [];
+  const preferNative = opts.sockets !== 'node';
+  const open = async (address: string, port: number, arrival: ArrivalPort, replies: () => ReplyOutbox<PendingReply> | null): Promise<DhcpSocket> => {
+    let readsPerTurn = 0;
+    const socket = await openDhcpSocket(address, port, log, receiver(arrival, () => readsPerTurn, replies), socketError, preferNative);
+    readsPerTurn = socket.readsPerTurn;
+    sockets.push(socket);
+    return socket;
+  };
   try {
-    await bindUdp(wild, '0.0.0.0', ports.dhcp);
-    await bindUdp(local, serverAddress, ports.dhcp);
-    if (pxe !== null) await bindUdp(pxe, '0.0.0.0', ports.pxe);
+    await open('0.0.0.0', ports.dhcp, 'dhcp', () => localOutbox);
+    const local = await open(serverAddress, ports.dhcp, 'dhcp', () => localOutbox);
+    localOutbox = new ReplyOutbox<PendingReply>(local.outbox, { sent, failed: sendFailed }, native);
+    if (opts.mode === 'proxy') {
+      const pxe = await open('0.0.0.0', ports.pxe, 'pxe', () => pxeOutbox);
+      pxeOutbox = new ReplyOutbox<PendingReply>(pxe.outbox, { sent, failed: sendFailed }, native);
+    }
   } catch (err) {
-    for (const s of sockets) s.close();
+    await Promise.all(sockets.map((s) => s.close()));
     await store?.close();
     throw err;
   }
-  for (const s of sockets) s.setBroadcast(true);
-  listen(wild, 'dhcp');
-  listen(local, 'dhcp');
-  if (pxe !== null) listen(pxe, 'pxe');
-  log.info({ serverAddress, ports: opts.mode === 'proxy' ? [ports.dhcp, ports.pxe] : [ports.dhcp], leases: table.size }, `DHCP (${opts.mode}) listening`);
+  log.info({ serverAddress, ports: opts.mode === 'proxy' ? [ports.dhcp, ports.pxe] : [ports.dhcp], leases: table.size, sockets: sockets[0]?.kind }, `DHCP (${opts.mode}) listening`);
 
   return {
     serverAddress,
+    sockets: sockets[0]?.kind ?? 'node',
     stats,
     leases: () => table.all(),
     boundAddress: (mac) => {
@@ -436,7 +428,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     async close(): Promise<void> {
       closing = true;
       flushReplies(); // replies of this turn still queued leave before their socket closes
-      await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      await Promise.all(sockets.map((s) => s.close()));
       await store?.close();
     },
   };
