@@ -52,7 +52,7 @@ describe('windowSink', () => {
     assert.equal(typeof fd, 'number');
   });
 
-  test('the native helper puts a window on the wire byte for byte, in order, in one segmented send', async (t) => {
+  test('the native helper puts a window on the wire byte for byte, in order: segmented, or one sendmmsg for a lone datagram', async (t) => {
     const loaded = loadAddon<Native>('udp_batch', ['sendSegmented', 'sendEach']);
     if (!('native' in loaded)) {
       t.skip(`native helper not available: ${loaded.error}`);
@@ -65,12 +65,14 @@ describe('windowSink', () => {
       [50, 1468], // more than one IP packet of 1472-byte datagrams: split into batches
     ] as const) {
       const w = window(count, 1468, last);
-      const before = batchSendStats.segmented;
+      const before = { ...batchSendStats };
       const arriving = receive(rx, count);
       assert.equal(await send(windowSink(nodeDatagramPath(tx), peer(), log, loaded.native), w.parts, w.ends), null);
       const got = await arriving;
       assert.deepEqual(got, w.datagrams, `${count} datagrams, last ${last} bytes of data`);
-      assert.ok(batchSendStats.segmented > before, 'sent segmented');
+      if (count === 1) assert.deepEqual([batchSendStats.segmented - before.segmented, batchSendStats.mmsg - before.mmsg], [0, 1], 'lock-step: one sendmmsg');
+      else assert.ok(batchSendStats.segmented > before.segmented, 'sent segmented');
+      assert.equal(batchSendStats.viaSocket, before.viaSocket, 'never through the socket');
     }
   });
 

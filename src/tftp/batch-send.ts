@@ -100,7 +100,12 @@ export function windowSink(path: DatagramPath, peer: Peer, log: Logger, native: 
     }
     let from = 0;
     try {
-      while (from < ends.length) {
+      // Lock-step (one DATA per ACK, what PXE ROMs do): one sendmmsg of one datagram, without
+      // the segmentation's control message or the slices below.
+      if (ends.length === 1) {
+        from = native.sendEach(fd, parts, ends, peer.address, peer.port);
+        batchSendStats.mmsg++;
+      } else while (from < ends.length) {
         const to = batchEnd(parts, ends, from);
         if (gso) {
           // The window's first datagram leaves alone: the client wakes and starts reading it while
