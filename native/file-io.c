@@ -19,25 +19,7 @@
 #include <errno.h>
 #include <node_api.h>
 #include <stdint.h>
-#include <sys/uio.h>
-#include <sys/vfs.h>
-#include <unistd.h>
-
-#ifndef RWF_NOWAIT
-#define RWF_NOWAIT 0x00000008
-#endif
-
-/* linux/magic.h */
-#define TMPFS_MAGIC_VALUE 0x01021994
-#define RAMFS_MAGIC_VALUE 0x858458f6
-
-/* Whether fd's data lives in RAM, where a read is a copy that cannot wait for a disk. */
-static int on_memory_fs(int fd) {
-  struct statfs fs;
-  if (fstatfs(fd, &fs) != 0) return 0;
-  unsigned long type = (unsigned long)fs.f_type;
-  return type == TMPFS_MAGIC_VALUE || type == RAMFS_MAGIC_VALUE;
-}
+#include "cached-pread.h"
 
 typedef struct {
   int32_t fd;
@@ -75,16 +57,7 @@ static napi_value result_of(napi_env env, ssize_t n) {
 static napi_value js_pread_nowait(napi_env env, napi_callback_info info) {
   io_args a;
   if (!read_args(env, info, &a, "preadNoWait(fd, buffer, offset, length, position): bad arguments")) return NULL;
-  ssize_t n;
-  do n = preadv2(a.fd, &a.iov, 1, (off_t)a.position, RWF_NOWAIT);
-  while (n < 0 && errno == EINTR);
-  if (n < 0 && errno == EOPNOTSUPP && on_memory_fs(a.fd)) {
-    do n = pread(a.fd, a.iov.iov_base, a.iov.iov_len, (off_t)a.position);
-    while (n < 0 && errno == EINTR);
-    // An error here is reported as "not cached": the caller's usual read reports the real one.
-    if (n < 0) errno = EAGAIN;
-  }
-  return result_of(env, n);
+  return result_of(env, cached_pread(a.fd, &a.iov, (off_t)a.position));
 }
 
 NAPI_MODULE_INIT() {

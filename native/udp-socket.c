@@ -31,6 +31,19 @@
 //   close(handle) -> undefined
 //       Stops polling and closes the fd (once libuv has let go of it). onBatch is not called
 //       again; closing again is a no-op.
+//   pumpStart(handle, fileFd, fileSize, blockSize, peerAddress, peerPort, state) -> undefined
+//       A lock-step TFTP read transfer's steady state, done here (RFC 1350: one DATA per ACK).
+//       state is a Float64Array of 4 shared with JavaScript: [0] acked, [1] sent (absolute block
+//       numbers), [2] blocks the pump has sent, [3] 1 while the pump may act. An ACK from the
+//       peer for the one outstanding block (sent == acked + 1, sent not the last) is answered
+//       here: the next block is read from fileFd (page cache only: cached-pread.h) and sent, the
+//       state moved on, and the ACK is not handed to onBatch (its meta length reads 0xffffffff;
+//       a batch of nothing else makes no call at all). Anything else (the last ACK, a duplicate,
+//       an ERROR, a read that would wait for the disk, a full send buffer) goes to onBatch as
+//       before, and JavaScript, which reads and writes the state around each of its own steps,
+//       carries on. Each DATA costs no call into JavaScript: the event loop's round trip through
+//       the callback was most of the time between an ACK and the next block.
+//   pumpStop(handle) -> undefined
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,9 +57,11 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "cached-pread.h"
 #include "napi-errors.h"
 
 #define META_BYTES 24
+#define CONSUMED 0xffffffffu
 #define FLAG_REUSEADDR 1u
 #define FLAG_BROADCAST 2u
 #define MAX_BATCH 64
@@ -61,7 +76,26 @@
   } while (0)
 
 typedef struct {
+  int file_fd;
+  uint64_t size;
+  uint32_t block_size;
+  /* size / block_size + 1: the last block is short, and empty when size is a multiple. */
+  uint64_t total_blocks;
+  struct sockaddr_storage peer;
+  socklen_t peer_len;
+  /* Two DATA packets: the one sent last, and the next block read ahead into the other. */
+  uint8_t* packets[2];
+  int ahead;
+  /* The block packets[ahead] holds (0: none) and its length. */
+  uint64_t ahead_block;
+  size_t ahead_length;
+  double* state;
+  napi_ref state_ref;
+} pump_t;
+
+typedef struct {
   uv_poll_t poll;
+  pump_t* pump;
   napi_env env;
   napi_ref on_batch;
   napi_ref arena_ref;
@@ -140,6 +174,75 @@ static void write_meta(uint8_t* meta, uint32_t length, const struct sockaddr_sto
   }
 }
 
+static int same_peer(const struct sockaddr_storage* a, const struct sockaddr_storage* b) {
+  if (a->ss_family != b->ss_family) return 0;
+  if (a->ss_family == AF_INET) {
+    const struct sockaddr_in* x = (const struct sockaddr_in*)a;
+    const struct sockaddr_in* y = (const struct sockaddr_in*)b;
+    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  if (a->ss_family == AF_INET6) {
+    const struct sockaddr_in6* x = (const struct sockaddr_in6*)a;
+    const struct sockaddr_in6* y = (const struct sockaddr_in6*)b;
+    return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+  }
+  return 0;
+}
+
+/* DATA for `block` into packet: its length, or -1 when the page cache cannot give it now. */
+static ssize_t pump_read(const pump_t* p, uint8_t* packet, uint64_t block) {
+  uint64_t offset = (block - 1) * p->block_size;
+  size_t want = offset >= p->size ? 0 : (size_t)(p->size - offset < p->block_size ? p->size - offset : p->block_size);
+  if (want > 0) {
+    struct iovec iov = {packet + 4, want};
+    if (cached_pread(p->file_fd, &iov, (off_t)offset) != (ssize_t)want) return -1;
+  }
+  packet[0] = 0;
+  packet[1] = 3;
+  packet[2] = (uint8_t)((block >> 8) & 0xff);
+  packet[3] = (uint8_t)(block & 0xff);
+  return (ssize_t)(4 + want);
+}
+
+/* Answers the ACK in data[0..length) with the next block, if it is the steady state's; 1 if so. */
+static int pump_ack(watcher_t* w, const uint8_t* data, uint32_t length, const struct sockaddr_storage* from) {
+  pump_t* p = w->pump;
+  if (p == NULL || p->state[3] != 1.0 || length != 4 || data[0] != 0 || data[1] != 4 || !same_peer(from, &p->peer)) return 0;
+  double acked = p->state[0], sent = p->state[1];
+  if (sent != acked + 1 || sent >= (double)p->total_blocks) return 0;
+  uint64_t outstanding = (uint64_t)sent;
+  if (((uint32_t)data[2] << 8 | data[3]) != (outstanding & 0xffff)) return 0;
+  uint64_t next = outstanding + 1;
+  // The block read ahead while the client handled the last one (as tftpd-hpa does): no copy
+  // from the file between this ACK and its answer.
+  ssize_t packet_length;
+  if (p->ahead_block == next) {
+    packet_length = (ssize_t)p->ahead_length;
+  } else {
+    packet_length = pump_read(p, p->packets[p->ahead], next);
+    if (packet_length < 0) return 0;
+  }
+  uint8_t* packet = p->packets[p->ahead];
+  ssize_t n;
+  do n = sendto(w->fd, packet, (size_t)packet_length, MSG_DONTWAIT, (struct sockaddr*)&p->peer, p->peer_len);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return 0;
+  p->state[0] = (double)outstanding;
+  p->state[1] = (double)next;
+  p->state[2] += 1;
+  // Read the following block into the other packet now, off the path of the next ACK.
+  p->ahead ^= 1;
+  p->ahead_block = 0;
+  if (next < p->total_blocks) {
+    ssize_t ahead = pump_read(p, p->packets[p->ahead], next + 1);
+    if (ahead >= 0) {
+      p->ahead_block = next + 1;
+      p->ahead_length = (size_t)ahead;
+    }
+  }
+  return 1;
+}
+
 static void on_readable(uv_poll_t* handle, int status, int events) {
   watcher_t* w = (watcher_t*)handle->data;
   if (w->closed) return;
@@ -175,8 +278,14 @@ static void on_readable(uv_poll_t* handle, int status, int events) {
       return;
     }
     if (got == 0) return;
-    for (int i = 0; i < got; i++) write_meta(w->meta + (size_t)i * META_BYTES, messages[i].msg_len, &from[i]);
-    call_on_batch(w, got);
+    int for_js = 0;
+    for (int i = 0; i < got; i++) {
+      uint32_t length = messages[i].msg_len;
+      if (length <= w->slot && pump_ack(w, w->arena + (size_t)i * w->slot, length, &from[i])) length = CONSUMED;
+      else for_js++;
+      write_meta(w->meta + (size_t)i * META_BYTES, length, &from[i]);
+    }
+    if (for_js > 0) call_on_batch(w, got);
     if ((unsigned)got < count) return;
   }
 }
@@ -313,6 +422,16 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static void free_pump(napi_env env, watcher_t* w) {
+  pump_t* p = w->pump;
+  if (p == NULL) return;
+  w->pump = NULL;
+  napi_delete_reference(env, p->state_ref);
+  free(p->packets[0]);
+  free(p->packets[1]);
+  free(p);
+}
+
 /* After libuv let go of the fd: the references go here, not in close(), which may run inside
  * onBatch while call_on_batch still uses them. */
 static void on_closed(uv_handle_t* handle) {
@@ -320,6 +439,7 @@ static void on_closed(uv_handle_t* handle) {
   napi_env env = w->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) == napi_ok) {
+    free_pump(env, w);
     napi_delete_reference(env, w->on_batch);
     napi_delete_reference(env, w->arena_ref);
     napi_delete_reference(env, w->meta_ref);
@@ -391,8 +511,71 @@ static napi_value js_send_to(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value js_pump_start(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  void* data;
+  int32_t file_fd;
+  int64_t size;
+  uint32_t block_size, port;
+  char text[64];
+  bool is_typed;
+  napi_typedarray_type type;
+  size_t length, offset;
+  napi_value buffer;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7 || napi_get_value_external(env, argv[0], &data) != napi_ok || napi_get_value_int32(env, argv[1], &file_fd) != napi_ok || file_fd < 0 ||
+      napi_get_value_int64(env, argv[2], &size) != napi_ok || size < 0 || napi_get_value_uint32(env, argv[3], &block_size) != napi_ok ||
+      block_size == 0 || block_size > 65464 || !read_string(env, argv[4], text, sizeof text) || napi_get_value_uint32(env, argv[5], &port) != napi_ok ||
+      port > 65535 || napi_is_typedarray(env, argv[6], &is_typed) != napi_ok || !is_typed)
+    return throw_usage(env, "pumpStart(handle, fileFd, fileSize, blockSize, peerAddress, peerPort, state)");
+  void* state;
+  if (napi_get_typedarray_info(env, argv[6], &type, &length, &state, &buffer, &offset) != napi_ok || type != napi_float64_array || length < 4)
+    return throw_usage(env, "pumpStart: state must be a Float64Array of 4");
+  box_t* box = data;
+  watcher_t* w = box->watcher;
+  if (w == NULL) return throw_usage(env, "pumpStart: the socket is closed");
+  pump_t* p = calloc(1, sizeof *p);
+  uint8_t* first = malloc(4 + (size_t)block_size);
+  uint8_t* second = malloc(4 + (size_t)block_size);
+  if (p == NULL || first == NULL || second == NULL) {
+    free(p);
+    free(first);
+    free(second);
+    return throw_errno(env, ENOMEM, "pumpStart");
+  }
+  p->peer_len = parse_address(text, (uint16_t)port, &p->peer);
+  if (p->peer_len == 0 || napi_create_reference(env, argv[6], 1, &p->state_ref) != napi_ok) {
+    free(p);
+    free(first);
+    free(second);
+    return throw_usage(env, "pumpStart: not an IP address literal");
+  }
+  p->packets[0] = first;
+  p->packets[1] = second;
+  p->file_fd = file_fd;
+  p->size = (uint64_t)size;
+  p->block_size = block_size;
+  p->total_blocks = (uint64_t)size / block_size + 1;
+  p->state = state;
+  free_pump(env, w);
+  w->pump = p;
+  return NULL;
+}
+
+static napi_value js_pump_stop(napi_env env, napi_callback_info info) {
+  box_t* box = box_of(env, info);
+  if (box == NULL) return throw_usage(env, "pumpStop(handle)");
+  if (box->watcher != NULL) free_pump(env, box->watcher);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
+  CHECK(napi_create_function(env, "pumpStart", NAPI_AUTO_LENGTH, js_pump_start, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "pumpStart", fn));
+  CHECK(napi_create_function(env, "pumpStop", NAPI_AUTO_LENGTH, js_pump_stop, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "pumpStop", fn));
   CHECK(napi_create_function(env, "open", NAPI_AUTO_LENGTH, js_open, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "open", fn));
   CHECK(napi_create_function(env, "sendTo", NAPI_AUTO_LENGTH, js_send_to, NULL, &fn));

@@ -24,7 +24,27 @@ export interface UdpSocketNative {
   sendTo(fd: number, datagram: Buffer, address: string, port: number): number;
   waitWritable(handle: unknown): void;
   close(handle: unknown): void;
+  /** Optional: a build before it lacks them (then no pump). */
+  pumpStart?(handle: unknown, fileFd: number, fileSize: number, blockSize: number, peerAddress: string, peerPort: number, state: Float64Array): void;
+  pumpStop?(handle: unknown): void;
 }
+
+/** Meta length of a datagram the native pump answered itself: not for JavaScript. */
+const CONSUMED = 0xffffffff;
+
+/**
+ * The state shared with a native pump (native/udp-socket.c, pumpStart): the lock-step steady
+ * state of a TFTP read transfer, answered without a call into JavaScript.
+ */
+export interface PumpState {
+  /** [0] acked, [1] sent (absolute blocks), [2] blocks the pump sent, [3] 1 while it may act. */
+  readonly cells: Float64Array;
+}
+
+export const PUMP_ACKED = 0;
+export const PUMP_SENT = 1;
+export const PUMP_BLOCKS_SENT = 2;
+export const PUMP_ENABLED = 3;
 
 /**
  * Bytes of the arena per datagram: more than any datagram these sockets expect (TFTP ACKs and
@@ -144,6 +164,7 @@ export class NativeUdpSocket {
   readonly boundAddress: string;
   private readonly queue: Queued[] = [];
   private tapOn: DatagramTap | null = null;
+  private pump: PumpState | null = null;
   private closeListeners: Array<() => void> = [];
   private closed = false;
   /** The last source seen and its text, so that a transfer's one peer is formatted once. */
@@ -193,9 +214,37 @@ export class NativeUdpSocket {
   /** Puts a tap on the socket (replacing any); the returned function takes it off. */
   tap(tap: DatagramTap): () => void {
     this.tapOn = tap;
+    // The pump's ACKs and DATA would pass the tap by: it rests while a tap is on.
+    if (this.pump !== null) this.pump.cells[PUMP_ENABLED] = 0;
     return () => {
-      if (this.tapOn === tap) this.tapOn = null;
+      if (this.tapOn !== tap) return;
+      this.tapOn = null;
+      if (this.pump !== null) this.pump.cells[PUMP_ENABLED] = 1;
     };
+  }
+
+  /**
+   * Hands the lock-step steady state of a TFTP read to the helper (see PumpState); null when the
+   * helper predates the pump. The caller keeps cells [0] and [1] equal to its own state around
+   * each of its steps, and adds [2]'s growth to its count of blocks sent.
+   */
+  startPump(fileFd: number, fileSize: number, blockSize: number, peer: UdpEndpoint, acked: number, sent: number): PumpState | null {
+    if (this.closed || this.native.pumpStart === undefined) return null;
+    // Over an ArrayBuffer of its own: its memory never moves, the helper keeps a pointer to it.
+    const cells = new Float64Array(new ArrayBuffer(4 * Float64Array.BYTES_PER_ELEMENT));
+    cells[PUMP_ACKED] = acked;
+    cells[PUMP_SENT] = sent;
+    cells[PUMP_ENABLED] = this.tapOn === null ? 1 : 0;
+    this.native.pumpStart(this.handle, fileFd, fileSize, blockSize, peer.address, peer.port, cells);
+    this.pump = { cells };
+    return this.pump;
+  }
+
+  stopPump(): void {
+    if (this.pump === null) return;
+    this.pump.cells[PUMP_ENABLED] = 0;
+    this.pump = null;
+    if (!this.closed) this.native.pumpStop?.(this.handle);
   }
 
   /** Datagrams waiting for room in the send buffer. */
@@ -223,6 +272,7 @@ export class NativeUdpSocket {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.pump = null; // the helper frees it with the socket
     this.native.close(this.handle);
     const dropped = this.queue.splice(0);
     for (const q of dropped) q.done(new Error('the socket closed before the datagram left'));
@@ -272,6 +322,7 @@ export class NativeUdpSocket {
     for (let i = 0; i < count && !this.closed; i++) {
       const m = i * META_BYTES;
       const length = meta.readUInt32LE(m);
+      if (length === CONSUMED) continue; // answered by the pump
       const port = meta.readUInt16LE(m + 4);
       const address = this.sourceAddress(m);
       if (length > SLOT_BYTES) {

@@ -45,6 +45,7 @@ function handleSource(handle: FileHandle, size: number): FileSource {
   let closed = false;
   return {
     size,
+    fd,
     read(offset, length, into, cb) {
       if (closed) {
         cb(new Error('file source closed'), 0);

@@ -5,7 +5,13 @@ import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nativeUdpUnavailable } from '../lib/native-udp.ts';
+import { DirectoryProvider } from './directory-provider.ts';
 import { VirtualProvider } from './files.ts';
+import { pumpStats } from './transfer-session.ts';
 import type { TftpEvent, TftpServer, TftpServerOptions } from './server.ts';
 import { startTftpServer } from './server.ts';
 import type { ClientPacket, ServerPacket } from './wire.ts';
@@ -237,5 +243,86 @@ describe('TFTP server', () => {
     await small.close();
     assert.deepEqual((await a.next()).packet, { kind: 'error', code: 0, message: 'Server shutting down' });
     assert.equal(small.stats.active, 0);
+  });
+});
+
+// Lock-step reads of a file on disk: the native socket's pump answers the steady state's ACKs
+// (transfer-session.ts); the state machine must still see every loss, duplicate and the end.
+describe('TFTP server, lock-step reads of a file on disk (the native pump)', { skip: nativeUdpUnavailable() ?? undefined }, () => {
+  const BLOCK = 512;
+  const DISK_FILE = randomBytes(BLOCK * 39 + 100); // 40 blocks, the last short
+  const dir = mkdtempSync(join(tmpdir(), 'diskless-tftp-pump-'));
+  writeFileSync(join(dir, 'disk.bin'), DISK_FILE);
+  let server: TftpServer;
+  const events: TftpEvent[] = [];
+  const clients: RawClient[] = [];
+  before(async () => {
+    server = await startTftpServer({
+      address: '127.0.0.1',
+      port: 0,
+      provider: new DirectoryProvider([dir]),
+      log: pino({ level: 'silent' }),
+      onEvent: (e) => events.push(e),
+      transfer: { initialTimeoutMs: 100, maxTimeoutMs: 200, maxRetries: 3 },
+    });
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * Downloads disk.bin lock-step (blksize 512, no options: DATA 1 answers the RRQ); `onData`
+   * decides what to do with each DATA: 'ack' it, 'drop' it (as lost), or 'ack-twice'.
+   */
+  const download = async (onData: (block: number, seen: number) => 'ack' | 'drop' | 'ack-twice'): Promise<{ bytes: Buffer; blocksSeen: Map<number, number>; port: number }> => {
+    const c = await RawClient.open();
+    clients.push(c);
+    c.send(rrq('disk.bin'), server.port);
+    const got = new Map<number, Buffer>();
+    const blocksSeen = new Map<number, number>();
+    for (;;) {
+      const d = await c.next(3000);
+      if (d.packet.kind !== 'data') assert.fail(`expected DATA, got ${d.packet.kind}`);
+      const { block, data } = d.packet;
+      const seen = (blocksSeen.get(block) ?? 0) + 1;
+      blocksSeen.set(block, seen);
+      const what = onData(block, seen);
+      if (what === 'drop') continue;
+      got.set(block, data);
+      c.send({ kind: 'ack', block }, d.port);
+      if (what === 'ack-twice') c.send({ kind: 'ack', block }, d.port);
+      if (data.length < BLOCK) break;
+    }
+    assert.ok(await c.quiet(150), 'nothing after the last ACK');
+    const bytes = Buffer.concat([...got.keys()].sort((a, b) => a - b).map((k) => got.get(k) ?? Buffer.alloc(0)));
+    return { bytes, blocksSeen, port: c.socket.address().port };
+  };
+
+  test('every block after the first is answered by the pump, byte for byte', async () => {
+    const before = { ...pumpStats };
+    const { bytes, blocksSeen } = await download(() => 'ack');
+    assert.deepEqual(bytes, DISK_FILE);
+    assert.ok([...blocksSeen.values()].every((n) => n === 1), 'each block once');
+    assert.equal(pumpStats.transfers - before.transfers, 1);
+    assert.equal(pumpStats.blocks - before.blocks, 39, 'blocks 2..40 from the pump');
+  });
+
+  test('a lost DATA is sent again by the timer, and the pump carries on after it', async () => {
+    const before = { ...pumpStats };
+    const { bytes, blocksSeen, port } = await download((block, seen) => (block === 10 && seen === 1 ? 'drop' : 'ack'));
+    assert.deepEqual(bytes, DISK_FILE);
+    assert.equal(blocksSeen.get(10), 2, 'block 10 twice: once lost, once again after the timeout');
+    assert.ok(pumpStats.blocks - before.blocks >= 30, 'the blocks after 10 came from the pump again');
+    const done = events.filter((e) => e.peer.port === port).at(-1);
+    assert.deepEqual([done?.kind, done?.bytes], ['tftp-done', DISK_FILE.length]);
+  });
+
+  test('a duplicated ACK is not answered twice (RFC 1123 4.2.3.1, the Sorcerer\'s Apprentice)', async () => {
+    const { bytes, blocksSeen } = await download((block) => (block === 5 ? 'ack-twice' : 'ack'));
+    assert.deepEqual(bytes, DISK_FILE);
+    assert.equal(blocksSeen.get(6), 1, 'block 6 once');
+    assert.ok([...blocksSeen.values()].every((n) => n === 1), 'each block once');
   });
 });

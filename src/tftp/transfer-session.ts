@@ -1,11 +1,19 @@
 // The I/O edge of one read transfer: its own UDP socket (a fresh TID, RFC 1350 section 4, see
 // transfer-socket.ts), one timer, and a WindowSender. It feeds packets and timeouts to the pure
 // state machine in transfer.ts and performs the actions that come back.
+//
+// A lock-step transfer (windowsize 1: every PXE ROM) of a file on disk hands its steady state to
+// the native socket's pump: an ACK of the one outstanding block is answered with the next block
+// by the helper itself, with no call into JavaScript. The pump and the state machine share
+// acked and sent (PumpState): the session reads the pump's progress into the state before each
+// step (onPumped) and writes the state's acked and sent back after it, so the state machine
+// still decides everything else: the first block, duplicates, the last ACK, errors, timeouts.
 import type { Logger } from 'pino';
 import { assertNever, DecodeError } from '../lib/errors.ts';
 import type { FileSource, TftpPeer } from './files.ts';
 import type { Step, TftpAction, Transfer, TransferConfig } from './transfer.ts';
-import { onPacket, onTimeout, startTransfer, transferStats } from './transfer.ts';
+import { onPacket, onPumped, onTimeout, startTransfer, transferStats } from './transfer.ts';
+import { PUMP_ACKED, PUMP_BLOCKS_SENT, PUMP_SENT, type PumpState } from '../lib/native-udp.ts';
 import type { ClientPacket, TftpOption } from './wire.ts';
 import { decodeClientPacket, encodeErrorPacket, ErrorCode } from './wire.ts';
 import { WindowSender } from './window-sender.ts';
@@ -25,6 +33,9 @@ export interface SessionDeps {
 
 const now = (): number => performance.now();
 
+/** Process-wide: transfers handed to the native pump, and the DATA blocks it sent (tests, profiling). */
+export const pumpStats = { transfers: 0, blocks: 0 };
+
 export class TransferSession {
   private state: Transfer | null = null;
   private sender: WindowSender | null = null;
@@ -32,7 +43,12 @@ export class TransferSession {
   /** When the armed timer is due, and when the state machine wants it (lazy re-arming). */
   private timerDueMs = 0;
   private deadlineMs = 0;
+  /** The retransmission timeout last asked for by the state machine. */
+  private timerMs = 0;
   private ended = false;
+  private pump: PumpState | null = null;
+  /** The pump's count of blocks sent when the state last caught up with it. */
+  private pumpedSeen = 0;
 
   constructor(private readonly deps: SessionDeps) {}
 
@@ -47,13 +63,20 @@ export class TransferSession {
       (err) => this.abort(ErrorCode.NotDefined, 'Read error', `file read failed: ${err.message}`),
       (err) => this.deps.log.debug({ err }, 'DATA send failed'),
     );
-    this.deps.log.debug({ blockSize: s.blockSize, windowSize: s.windowSize, size: s.size, oack: s.oack !== null }, 'transfer started');
+    const fd = this.deps.source.fd;
+    if (s.windowSize === 1 && fd !== undefined) {
+      this.pump = this.deps.socket.startPump(fd, s.size, s.blockSize, this.deps.peer, s.acked, s.sent);
+      if (this.pump !== null) pumpStats.transfers++;
+    }
+    this.deps.log.debug({ blockSize: s.blockSize, windowSize: s.windowSize, size: s.size, oack: s.oack !== null, pump: this.pump !== null }, 'transfer started');
     this.perform(actions);
+    this.pumpFollows();
   }
 
   /** Ends the transfer from outside (server shutdown) or after a read error, telling the peer. */
   abort(code: number, wireMessage: string, logMessage: string): void {
     if (this.ended || this.state === null) return;
+    this.catchUpWithPump();
     this.sendPacket(encodeErrorPacket(code, wireMessage));
     this.end({ kind: 'aborted', message: logMessage, stats: transferStats(this.state, now()) });
   }
@@ -79,12 +102,34 @@ export class TransferSession {
       this.deps.log.trace({ hex: msg.toString('hex') }, 'malformed packet');
       return;
     }
+    this.catchUpWithPump();
     this.apply(onPacket(this.state, packet, now()));
   }
 
   private apply([s, actions]: Step): void {
     this.state = s;
     this.perform(actions);
+    this.pumpFollows();
+  }
+
+  /** The pump's progress into the state; true when it sent anything since the last call. */
+  private catchUpWithPump(): boolean {
+    const pump = this.pump;
+    if (pump === null || this.state === null) return false;
+    const blocks = pump.cells[PUMP_BLOCKS_SENT] ?? 0;
+    if (blocks === this.pumpedSeen) return false;
+    this.state = onPumped(this.state, pump.cells[PUMP_ACKED] ?? 0, pump.cells[PUMP_SENT] ?? 0, blocks - this.pumpedSeen);
+    pumpStats.blocks += blocks - this.pumpedSeen;
+    this.pumpedSeen = blocks;
+    return true;
+  }
+
+  /** The state's acked and sent to the pump (outside the data phase, a pair it never acts on). */
+  private pumpFollows(): void {
+    const pump = this.pump;
+    if (pump === null || this.state === null) return;
+    pump.cells[PUMP_ACKED] = this.state.acked;
+    pump.cells[PUMP_SENT] = this.state.phase === 'data' ? this.state.sent : this.state.acked;
   }
 
   private perform(actions: readonly TftpAction[]): void {
@@ -119,6 +164,7 @@ export class TransferSession {
    * per ACK, keep one and, when it fires early, sleep on to the latest deadline.
    */
   private armTimer(ms: number): void {
+    this.timerMs = ms;
     const t = now();
     this.deadlineMs = t + ms;
     if (this.timer !== null && this.timerDueMs <= this.deadlineMs) return;
@@ -131,6 +177,9 @@ export class TransferSession {
     this.timer = null;
     if (this.ended || this.state === null) return;
     const t = now();
+    // The pump moved on since: that was progress, so the wait starts again (a stalled client is
+    // so noticed after one to two timeouts).
+    if (this.catchUpWithPump()) this.deadlineMs = Math.max(this.deadlineMs, t + this.timerMs);
     if (t < this.deadlineMs - 1) {
       this.timerDueMs = this.deadlineMs;
       this.timer = setTimeout(this.onTimer, this.deadlineMs - t);
@@ -142,6 +191,9 @@ export class TransferSession {
   private end(end: SessionEnd): void {
     if (this.ended) return;
     this.ended = true;
+    // Before the file closes: the helper reads from its fd.
+    this.deps.socket.stopPump();
+    this.pump = null;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     // A read may still be filling the chunk: close the file only once it is done.

@@ -8,7 +8,7 @@
 // the session as (bytes, address, port), and give the window sender its batch-send path.
 import { createSocket, type Socket } from 'node:dgram';
 import type { Logger } from 'pino';
-import { NativeUdpSocket, nativeUdpUnavailable } from '../lib/native-udp.ts';
+import { NativeUdpSocket, nativeUdpUnavailable, type PumpState } from '../lib/native-udp.ts';
 import { socketFd } from '../lib/socket-fd.ts';
 import { bindUdp } from '../lib/udp.ts';
 import type { DatagramPath, Peer } from './batch-send.ts';
@@ -20,6 +20,12 @@ export interface TransferSocket extends DatagramPath {
   readonly kind: 'native' | 'node';
   /** Sends one packet (OACK, ERROR, a lock-step DATA); failures are logged, as UDP loses packets anyway. */
   send(packet: Buffer, peer: Peer): void;
+  /**
+   * Lets the native helper answer the ACKs of a lock-step transfer from the file itself
+   * (native/udp-socket.c, pumpStart); null where it cannot (Node's socket, an older helper).
+   */
+  startPump(fileFd: number, fileSize: number, blockSize: number, peer: Peer, acked: number, sent: number): PumpState | null;
+  stopPump(): void;
   close(): void;
 }
 
@@ -59,6 +65,8 @@ function openNative(family: 'udp4' | 'udp6', address: string, log: Logger, onPac
     directFd: () => (socket.queued === 0 && !socket.tapped ? socket.fd : null),
     sendOne: (parts, peer, cb) => socket.send(parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts), peer.port, peer.address, cb),
     send: (packet, peer) => socket.send(packet, peer.port, peer.address, onSent),
+    startPump: (fileFd, fileSize, blockSize, peer, acked, sent) => socket.startPump(fileFd, fileSize, blockSize, peer, acked, sent),
+    stopPump: () => socket.stopPump(),
     close: () => socket.close(),
   };
 }
@@ -76,6 +84,8 @@ async function openNode(family: 'udp4' | 'udp6', address: string, log: Logger, o
       socket.send(packet, peer.port, peer.address, (err) => {
         if (err !== null) log.debug({ err }, 'send failed');
       }),
+    startPump: () => null,
+    stopPump: () => {},
     close: () => {
       if (closed) return;
       closed = true;

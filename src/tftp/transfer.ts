@@ -254,6 +254,15 @@ export function onTimeout(s: Transfer, nowMs: number): Step {
   return sendWindow(next, next.acked, next.retries);
 }
 
+/**
+ * The native pump (transfer-session.ts) answered ACKs of a lock-step transfer by itself: acked
+ * and sent moved on and `blocks` more DATA left. The state catches up; there is nothing to do.
+ */
+export function onPumped(s: Transfer, acked: number, sent: number, blocks: number): Transfer {
+  if (s.phase !== 'data' || blocks <= 0) return s;
+  return advanced(s, 'data', acked, sent, 0, s.blocksSent + blocks, s.blocksResent, s.timeouts);
+}
+
 /** Dispatches a packet from the transfer's peer (its TID already checked by the edge). */
 export function onPacket(s: Transfer, p: ClientPacket, nowMs: number): Step {
   switch (p.kind) {
