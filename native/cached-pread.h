@@ -25,18 +25,25 @@ static inline int on_memory_fs(int fd) {
   return type == DISKLESS_TMPFS_MAGIC || type == DISKLESS_RAMFS_MAGIC;
 }
 
-/* Bytes read into iov (a short count: the rest is not cached, or the end of the file), or -1 with errno. */
-static inline ssize_t cached_pread(int fd, const struct iovec* iov, off_t position) {
+/*
+ * Bytes read into the count iovecs (a short count: the rest is not cached, or the end of the
+ * file), or -1 with errno.
+ */
+static inline ssize_t cached_preadv(int fd, const struct iovec* iov, int count, off_t position) {
   ssize_t n;
-  do n = preadv2(fd, iov, 1, position, RWF_NOWAIT);
+  do n = preadv2(fd, iov, count, position, RWF_NOWAIT);
   while (n < 0 && errno == EINTR);
   if (n < 0 && errno == EOPNOTSUPP && on_memory_fs(fd)) {
-    do n = pread(fd, iov->iov_base, iov->iov_len, position);
+    do n = preadv(fd, iov, count, position);
     while (n < 0 && errno == EINTR);
     // An error here is reported as "not cached": the caller's usual read reports the real one.
     if (n < 0) errno = EAGAIN;
   }
   return n;
+}
+
+static inline ssize_t cached_pread(int fd, const struct iovec* iov, off_t position) {
+  return cached_preadv(fd, iov, 1, position);
 }
 
 #endif

@@ -31,17 +31,20 @@
 //   close(handle) -> undefined
 //       Stops polling and closes the fd (once libuv has let go of it). onBatch is not called
 //       again; closing again is a no-op.
-//   pumpStart(handle, fileFd, fileSize, blockSize, peerAddress, peerPort, state) -> undefined
-//       A lock-step TFTP read transfer's steady state, done here (RFC 1350: one DATA per ACK).
+//   pumpStart(handle, fileFd, fileSize, blockSize, windowSize, peerAddress, peerPort, state)
+//       A TFTP read transfer's steady state, done here: the ACK of a window's last block is
+//       answered with the next window (RFC 1350 lock-step is a window of 1; RFC 7440 more).
 //       state is a Float64Array of 4 shared with JavaScript: [0] acked, [1] sent (absolute block
 //       numbers), [2] blocks the pump has sent, [3] 1 while the pump may act. An ACK from the
-//       peer for the one outstanding block (sent == acked + 1, sent not the last) is answered
-//       here: the next block is read from fileFd (page cache only: cached-pread.h) and sent, the
-//       state moved on, and the ACK is not handed to onBatch (its meta length reads 0xffffffff;
-//       a batch of nothing else makes no call at all). Anything else (the last ACK, a duplicate,
-//       an ERROR, a read that would wait for the disk, a full send buffer) goes to onBatch as
+//       peer of block `sent` (sent > acked, not the last block) is answered here: the next
+//       window is read from fileFd (page cache only: cached-pread.h; read ahead while the client
+//       handles the last one, as tftpd-hpa does) and sent (its first datagram alone, so the
+//       client wakes, then the rest with UDP_SEGMENT), the state moved on, and the ACK is not
+//       handed to onBatch (its meta length reads 0xffffffff; a batch of nothing else makes no
+//       call at all). Anything else (the last ACK, a duplicate, an ACK inside the window, an
+//       ERROR, a read that would wait for the disk, a full send buffer) goes to onBatch as
 //       before, and JavaScript, which reads and writes the state around each of its own steps,
-//       carries on. Each DATA costs no call into JavaScript: the event loop's round trip through
+//       carries on. A window costs no call into JavaScript: the event loop's round trip through
 //       the callback was most of the time between an ACK and the next block.
 //   pumpStop(handle) -> undefined
 #define _GNU_SOURCE
@@ -49,6 +52,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <node_api.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,6 +63,13 @@
 
 #include "cached-pread.h"
 #include "napi-errors.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#define MAX_GSO_SEGMENTS 64
+#define MAX_GSO_PAYLOAD 65507
+#define MAX_PUMP_WINDOW 64
 
 #define META_BYTES 24
 #define CONSUMED 0xffffffffu
@@ -81,14 +92,19 @@ typedef struct {
   uint32_t block_size;
   /* size / block_size + 1: the last block is short, and empty when size is a multiple. */
   uint64_t total_blocks;
+  uint32_t window_size;
   struct sockaddr_storage peer;
   socklen_t peer_len;
-  /* Two DATA packets: the one sent last, and the next block read ahead into the other. */
-  uint8_t* packets[2];
+  /* Two windows of DATA datagrams, each (4 + block_size) apart: the one sent last, and the next
+   * read ahead into the other. */
+  uint8_t* windows[2];
   int ahead;
-  /* The block packets[ahead] holds (0: none) and its length. */
-  uint64_t ahead_block;
-  size_t ahead_length;
+  /* The blocks windows[ahead] holds (first 0: none), and its bytes. */
+  uint64_t ahead_first;
+  uint64_t ahead_last;
+  size_t ahead_bytes;
+  /* The route refused UDP_SEGMENT once: datagrams go one by one. */
+  int no_gso;
   double* state;
   napi_ref state_ref;
 } pump_t;
@@ -189,55 +205,117 @@ static int same_peer(const struct sockaddr_storage* a, const struct sockaddr_sto
   return 0;
 }
 
-/* DATA for `block` into packet: its length, or -1 when the page cache cannot give it now. */
-static ssize_t pump_read(const pump_t* p, uint8_t* packet, uint64_t block) {
-  uint64_t offset = (block - 1) * p->block_size;
-  size_t want = offset >= p->size ? 0 : (size_t)(p->size - offset < p->block_size ? p->size - offset : p->block_size);
-  if (want > 0) {
-    struct iovec iov = {packet + 4, want};
-    if (cached_pread(p->file_fd, &iov, (off_t)offset) != (ssize_t)want) return -1;
+/* DATA datagrams for blocks first..last into window: its bytes, or -1 when the page cache cannot give them now. */
+static ssize_t pump_fill(const pump_t* p, uint8_t* window, uint64_t first, uint64_t last) {
+  struct iovec iov[MAX_PUMP_WINDOW];
+  size_t stride = 4 + (size_t)p->block_size, want = 0, bytes = 0;
+  int parts = 0;
+  for (uint64_t block = first; block <= last; block++) {
+    uint8_t* datagram = window + (block - first) * stride;
+    uint64_t offset = (block - 1) * p->block_size;
+    size_t length = offset >= p->size ? 0 : (size_t)(p->size - offset < p->block_size ? p->size - offset : p->block_size);
+    datagram[0] = 0;
+    datagram[1] = 3;
+    datagram[2] = (uint8_t)((block >> 8) & 0xff);
+    datagram[3] = (uint8_t)(block & 0xff);
+    if (length > 0) {
+      iov[parts].iov_base = datagram + 4;
+      iov[parts].iov_len = length;
+      parts++;
+    }
+    want += length;
+    bytes = (size_t)(datagram - window) + 4 + length;
   }
-  packet[0] = 0;
-  packet[1] = 3;
-  packet[2] = (uint8_t)((block >> 8) & 0xff);
-  packet[3] = (uint8_t)(block & 0xff);
-  return (ssize_t)(4 + want);
+  if (want > 0 && cached_preadv(p->file_fd, iov, parts, (off_t)((first - 1) * p->block_size)) != (ssize_t)want) return -1;
+  return (ssize_t)bytes;
 }
 
-/* Answers the ACK in data[0..length) with the next block, if it is the steady state's; 1 if so. */
+static ssize_t send_one(watcher_t* w, const uint8_t* data, size_t length) {
+  pump_t* p = w->pump;
+  ssize_t n;
+  do n = sendto(w->fd, data, length, MSG_DONTWAIT, (struct sockaddr*)&p->peer, p->peer_len);
+  while (n < 0 && errno == EINTR);
+  return n;
+}
+
+/* Sends the datagrams of window (bytes in all, each stride apart, the last maybe shorter); how many left, 0 when none. */
+static uint64_t pump_send(watcher_t* w, const uint8_t* window, uint64_t count, size_t bytes) {
+  pump_t* p = w->pump;
+  size_t stride = 4 + (size_t)p->block_size;
+  // The first alone: the client wakes and reads it while the kernel cuts the rest.
+  if (send_one(w, window, count == 1 ? bytes : stride) < 0) return 0;
+  uint64_t sent = 1;
+  uint64_t per_send = MAX_GSO_PAYLOAD / stride < MAX_GSO_SEGMENTS ? MAX_GSO_PAYLOAD / stride : MAX_GSO_SEGMENTS;
+  while (sent < count) {
+    size_t offset = (size_t)sent * stride;
+    uint64_t n = count - sent;
+    if (p->no_gso || per_send < 2) n = 1;
+    else if (n > per_send) n = per_send;
+    size_t length = sent + n == count ? bytes - offset : (size_t)n * stride;
+    if (n == 1) {
+      if (send_one(w, window + offset, length) < 0) break;
+    } else {
+      union {
+        char buf[CMSG_SPACE(sizeof(uint16_t))];
+        struct cmsghdr align;
+      } control;
+      memset(&control, 0, sizeof control);
+      struct iovec iov = {(void*)(window + offset), length};
+      struct msghdr msg = {.msg_name = &p->peer, .msg_namelen = p->peer_len, .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+      struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+      cmsg->cmsg_level = SOL_UDP;
+      cmsg->cmsg_type = UDP_SEGMENT;
+      cmsg->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t segment = (uint16_t)stride;
+      memcpy(CMSG_DATA(cmsg), &segment, sizeof segment);
+      ssize_t r;
+      do r = sendmsg(w->fd, &msg, MSG_DONTWAIT);
+      while (r < 0 && errno == EINTR);
+      if (r < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
+        p->no_gso = 1; // this route cannot segment: one by one from here on
+        continue;
+      }
+    }
+    sent += n;
+  }
+  // A full send buffer dropped the rest: the client's timeout or RFC 7440 rollback asks again.
+  return sent;
+}
+
+/* Answers the ACK in data[0..length) with the next window, if it is the steady state's; 1 if so. */
 static int pump_ack(watcher_t* w, const uint8_t* data, uint32_t length, const struct sockaddr_storage* from) {
   pump_t* p = w->pump;
   if (p == NULL || p->state[3] != 1.0 || length != 4 || data[0] != 0 || data[1] != 4 || !same_peer(from, &p->peer)) return 0;
   double acked = p->state[0], sent = p->state[1];
-  if (sent != acked + 1 || sent >= (double)p->total_blocks) return 0;
-  uint64_t outstanding = (uint64_t)sent;
-  if (((uint32_t)data[2] << 8 | data[3]) != (outstanding & 0xffff)) return 0;
-  uint64_t next = outstanding + 1;
-  // The block read ahead while the client handled the last one (as tftpd-hpa does): no copy
-  // from the file between this ACK and its answer.
-  ssize_t packet_length;
-  if (p->ahead_block == next) {
-    packet_length = (ssize_t)p->ahead_length;
+  if (!(sent > acked) || sent >= (double)p->total_blocks) return 0;
+  uint64_t last_sent = (uint64_t)sent;
+  if (((uint32_t)data[2] << 8 | data[3]) != (last_sent & 0xffff)) return 0;
+  uint64_t first = last_sent + 1;
+  uint64_t last = last_sent + p->window_size < p->total_blocks ? last_sent + p->window_size : p->total_blocks;
+  ssize_t bytes;
+  if (p->ahead_first == first && p->ahead_last == last) {
+    bytes = (ssize_t)p->ahead_bytes;
   } else {
-    packet_length = pump_read(p, p->packets[p->ahead], next);
-    if (packet_length < 0) return 0;
+    bytes = pump_fill(p, p->windows[p->ahead], first, last);
+    if (bytes < 0) return 0;
   }
-  uint8_t* packet = p->packets[p->ahead];
-  ssize_t n;
-  do n = sendto(w->fd, packet, (size_t)packet_length, MSG_DONTWAIT, (struct sockaddr*)&p->peer, p->peer_len);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) return 0;
-  p->state[0] = (double)outstanding;
-  p->state[1] = (double)next;
-  p->state[2] += 1;
-  // Read the following block into the other packet now, off the path of the next ACK.
+  uint64_t count = last - first + 1;
+  uint64_t went = pump_send(w, p->windows[p->ahead], count, (size_t)bytes);
+  if (went == 0) return 0;
+  p->state[0] = (double)last_sent;
+  p->state[1] = (double)last;
+  p->state[2] += (double)count;
+  // Read the following window into the other buffer now, off the path of the next ACK.
   p->ahead ^= 1;
-  p->ahead_block = 0;
-  if (next < p->total_blocks) {
-    ssize_t ahead = pump_read(p, p->packets[p->ahead], next + 1);
+  p->ahead_first = 0;
+  if (last < p->total_blocks) {
+    uint64_t next_last = last + p->window_size < p->total_blocks ? last + p->window_size : p->total_blocks;
+    ssize_t ahead = pump_fill(p, p->windows[p->ahead], last + 1, next_last);
     if (ahead >= 0) {
-      p->ahead_block = next + 1;
-      p->ahead_length = (size_t)ahead;
+      p->ahead_first = last + 1;
+      p->ahead_last = next_last;
+      p->ahead_bytes = (size_t)ahead;
     }
   }
   return 1;
@@ -427,8 +505,8 @@ static void free_pump(napi_env env, watcher_t* w) {
   if (p == NULL) return;
   w->pump = NULL;
   napi_delete_reference(env, p->state_ref);
-  free(p->packets[0]);
-  free(p->packets[1]);
+  free(p->windows[0]);
+  free(p->windows[1]);
   free(p);
 }
 
@@ -512,12 +590,12 @@ static napi_value js_send_to(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_pump_start(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 8;
+  napi_value argv[8];
   void* data;
   int32_t file_fd;
   int64_t size;
-  uint32_t block_size, port;
+  uint32_t block_size, window_size, port;
   char text[64];
   bool is_typed;
   napi_typedarray_type type;
@@ -526,18 +604,20 @@ static napi_value js_pump_start(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 7 || napi_get_value_external(env, argv[0], &data) != napi_ok || napi_get_value_int32(env, argv[1], &file_fd) != napi_ok || file_fd < 0 ||
       napi_get_value_int64(env, argv[2], &size) != napi_ok || size < 0 || napi_get_value_uint32(env, argv[3], &block_size) != napi_ok ||
-      block_size == 0 || block_size > 65464 || !read_string(env, argv[4], text, sizeof text) || napi_get_value_uint32(env, argv[5], &port) != napi_ok ||
-      port > 65535 || napi_is_typedarray(env, argv[6], &is_typed) != napi_ok || !is_typed)
-    return throw_usage(env, "pumpStart(handle, fileFd, fileSize, blockSize, peerAddress, peerPort, state)");
+      block_size == 0 || block_size > 65464 || napi_get_value_uint32(env, argv[4], &window_size) != napi_ok || window_size == 0 ||
+      window_size > MAX_PUMP_WINDOW || !read_string(env, argv[5], text, sizeof text) || napi_get_value_uint32(env, argv[6], &port) != napi_ok ||
+      port > 65535 || napi_is_typedarray(env, argv[7], &is_typed) != napi_ok || !is_typed)
+    return throw_usage(env, "pumpStart(handle, fileFd, fileSize, blockSize, windowSize 1..64, peerAddress, peerPort, state)");
   void* state;
-  if (napi_get_typedarray_info(env, argv[6], &type, &length, &state, &buffer, &offset) != napi_ok || type != napi_float64_array || length < 4)
+  if (napi_get_typedarray_info(env, argv[7], &type, &length, &state, &buffer, &offset) != napi_ok || type != napi_float64_array || length < 4)
     return throw_usage(env, "pumpStart: state must be a Float64Array of 4");
   box_t* box = data;
   watcher_t* w = box->watcher;
   if (w == NULL) return throw_usage(env, "pumpStart: the socket is closed");
   pump_t* p = calloc(1, sizeof *p);
-  uint8_t* first = malloc(4 + (size_t)block_size);
-  uint8_t* second = malloc(4 + (size_t)block_size);
+  size_t window_bytes = (size_t)window_size * (4 + (size_t)block_size);
+  uint8_t* first = malloc(window_bytes);
+  uint8_t* second = malloc(window_bytes);
   if (p == NULL || first == NULL || second == NULL) {
     free(p);
     free(first);
@@ -545,14 +625,15 @@ static napi_value js_pump_start(napi_env env, napi_callback_info info) {
     return throw_errno(env, ENOMEM, "pumpStart");
   }
   p->peer_len = parse_address(text, (uint16_t)port, &p->peer);
-  if (p->peer_len == 0 || napi_create_reference(env, argv[6], 1, &p->state_ref) != napi_ok) {
+  if (p->peer_len == 0 || napi_create_reference(env, argv[7], 1, &p->state_ref) != napi_ok) {
     free(p);
     free(first);
     free(second);
     return throw_usage(env, "pumpStart: not an IP address literal");
   }
-  p->packets[0] = first;
-  p->packets[1] = second;
+  p->windows[0] = first;
+  p->windows[1] = second;
+  p->window_size = window_size;
   p->file_fd = file_fd;
   p->size = (uint64_t)size;
   p->block_size = block_size;

@@ -243,7 +243,7 @@ describe('NativeUdpSocket', { skip: nativeUdpUnavailable() ?? undefined }, () =>
     const peer = await boundSocket();
     const c = openCollecting();
     try {
-      const pump = c.socket.startPump(fd, data.length, 300, { address: '127.0.0.1', port: peer.address().port }, 0, 1);
+      const pump = c.socket.startPump(fd, data.length, 300, 1, { address: '127.0.0.1', port: peer.address().port }, 0, 1);
       assert.ok(pump !== null, 'this helper has the pump');
       const ack = (block: number): void => void peer.send(Buffer.from([0, 4, block >> 8, block & 0xff]), c.socket.port, '127.0.0.1');
       // Block 1 is out (JavaScript sent it): ACK 1 gets DATA 2, bytes 300..599, from the pump.

@@ -25,16 +25,19 @@ export interface UdpSocketNative {
   waitWritable(handle: unknown): void;
   close(handle: unknown): void;
   /** Optional: a build before it lacks them (then no pump). */
-  pumpStart?(handle: unknown, fileFd: number, fileSize: number, blockSize: number, peerAddress: string, peerPort: number, state: Float64Array): void;
+  pumpStart?(handle: unknown, fileFd: number, fileSize: number, blockSize: number, windowSize: number, peerAddress: string, peerPort: number, state: Float64Array): void;
   pumpStop?(handle: unknown): void;
 }
 
 /** Meta length of a datagram the native pump answered itself: not for JavaScript. */
 const CONSUMED = 0xffffffff;
+/** The largest window the pump takes (RFC 7440 windowsize; transfer.ts offers at most 64). */
+export const PUMP_MAX_WINDOW = 64;
 
 /**
- * The state shared with a native pump (native/udp-socket.c, pumpStart): the lock-step steady
- * state of a TFTP read transfer, answered without a call into JavaScript.
+ * The state shared with a native pump (native/udp-socket.c, pumpStart): the steady state of a
+ * TFTP read transfer (the ACK of a window's last block, answered with the next window) without
+ * a call into JavaScript.
  */
 export interface PumpState {
   /** [0] acked, [1] sent (absolute blocks), [2] blocks the pump sent, [3] 1 while it may act. */
@@ -224,18 +227,19 @@ export class NativeUdpSocket {
   }
 
   /**
-   * Hands the lock-step steady state of a TFTP read to the helper (see PumpState); null when the
-   * helper predates the pump. The caller keeps cells [0] and [1] equal to its own state around
-   * each of its steps, and adds [2]'s growth to its count of blocks sent.
+   * Hands the steady state of a TFTP read to the helper (see PumpState); null when the helper
+   * predates the pump or the window is too large for it. The caller keeps cells [0] and [1]
+   * equal to its own state around each of its steps, and adds [2]'s growth to its count of
+   * blocks sent.
    */
-  startPump(fileFd: number, fileSize: number, blockSize: number, peer: UdpEndpoint, acked: number, sent: number): PumpState | null {
-    if (this.closed || this.native.pumpStart === undefined) return null;
+  startPump(fileFd: number, fileSize: number, blockSize: number, windowSize: number, peer: UdpEndpoint, acked: number, sent: number): PumpState | null {
+    if (this.closed || this.native.pumpStart === undefined || windowSize > PUMP_MAX_WINDOW) return null;
     // Over an ArrayBuffer of its own: its memory never moves, the helper keeps a pointer to it.
     const cells = new Float64Array(new ArrayBuffer(4 * Float64Array.BYTES_PER_ELEMENT));
     cells[PUMP_ACKED] = acked;
     cells[PUMP_SENT] = sent;
     cells[PUMP_ENABLED] = this.tapOn === null ? 1 : 0;
-    this.native.pumpStart(this.handle, fileFd, fileSize, blockSize, peer.address, peer.port, cells);
+    this.native.pumpStart(this.handle, fileFd, fileSize, blockSize, windowSize, peer.address, peer.port, cells);
     this.pump = { cells };
     return this.pump;
   }

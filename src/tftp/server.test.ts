@@ -319,6 +319,63 @@ describe('TFTP server, lock-step reads of a file on disk (the native pump)', { s
     assert.deepEqual([done?.kind, done?.bytes], ['tftp-done', DISK_FILE.length]);
   });
 
+  /**
+   * A windowed download (RFC 7440, blksize 512, windowsize 4) as atftp does it: the last block
+   * of each window is ACKed; a gap (a block lost) is answered with an ACK of the last block in
+   * order, which rolls the window back. `lose(block, seen)` says which DATA to treat as lost.
+   */
+  const windowed = async (lose: (block: number, seen: number) => boolean): Promise<{ bytes: Buffer; blocksSeen: Map<number, number> }> => {
+    const c = await RawClient.open();
+    clients.push(c);
+    c.send(rrq('disk.bin', { blksize: String(BLOCK), windowsize: '4' }), server.port);
+    const oack = await c.next();
+    assert.equal(oack.packet.kind, 'oack');
+    c.send({ kind: 'ack', block: 0 }, oack.port);
+    const got: Buffer[] = [];
+    const blocksSeen = new Map<number, number>();
+    let expected = 1;
+    let inWindow = 0;
+    for (;;) {
+      const d = await c.next(3000);
+      if (d.packet.kind !== 'data') assert.fail(`expected DATA, got ${d.packet.kind}`);
+      const { block, data } = d.packet;
+      const seen = (blocksSeen.get(block) ?? 0) + 1;
+      blocksSeen.set(block, seen);
+      if (lose(block, seen)) continue;
+      if (block !== expected) {
+        // A gap: say where we are, the server sends the window again from there.
+        if (block > expected) c.send({ kind: 'ack', block: expected - 1 }, d.port);
+        inWindow = 0;
+        continue;
+      }
+      got.push(data);
+      expected++;
+      inWindow++;
+      const last = data.length < BLOCK;
+      if (inWindow === 4 || last) {
+        c.send({ kind: 'ack', block }, d.port);
+        inWindow = 0;
+      }
+      if (last) break;
+    }
+    assert.ok(await c.quiet(150), 'nothing after the last ACK');
+    return { bytes: Buffer.concat(got), blocksSeen };
+  };
+
+  test('windowsize 4: after the first window every window comes from the pump', async () => {
+    const before = { ...pumpStats };
+    const { bytes, blocksSeen } = await windowed(() => false);
+    assert.deepEqual(bytes, DISK_FILE);
+    assert.ok([...blocksSeen.values()].every((n) => n === 1), 'each block once');
+    assert.equal(pumpStats.blocks - before.blocks, 36, 'blocks 5..40 from the pump');
+  });
+
+  test('windowsize 4: a block lost inside a window is sent again from the rollback ACK (RFC 7440 section 4)', async () => {
+    const { bytes, blocksSeen } = await windowed((block, seen) => block === 10 && seen === 1);
+    assert.deepEqual(bytes, DISK_FILE);
+    assert.equal(blocksSeen.get(10), 2);
+  });
+
   test('a duplicated ACK is not answered twice (RFC 1123 4.2.3.1, the Sorcerer\'s Apprentice)', async () => {
     const { bytes, blocksSeen } = await download((block) => (block === 5 ? 'ack-twice' : 'ack'));
     assert.deepEqual(bytes, DISK_FILE);

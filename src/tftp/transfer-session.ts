@@ -2,9 +2,9 @@
 // transfer-socket.ts), one timer, and a WindowSender. It feeds packets and timeouts to the pure
 // state machine in transfer.ts and performs the actions that come back.
 //
-// A lock-step transfer (windowsize 1: every PXE ROM) of a file on disk hands its steady state to
-// the native socket's pump: an ACK of the one outstanding block is answered with the next block
-// by the helper itself, with no call into JavaScript. The pump and the state machine share
+// A transfer of a file on disk hands its steady state to the native socket's pump: the ACK of a
+// window's last block (lock-step, RFC 1350, is a window of one: every PXE ROM) is answered with
+// the next window by the helper itself, with no call into JavaScript. The pump and the state machine share
 // acked and sent (PumpState): the session reads the pump's progress into the state before each
 // step (onPumped) and writes the state's acked and sent back after it, so the state machine
 // still decides everything else: the first block, duplicates, the last ACK, errors, timeouts.
@@ -64,8 +64,8 @@ export class TransferSession {
       (err) => this.deps.log.debug({ err }, 'DATA send failed'),
     );
     const fd = this.deps.source.fd;
-    if (s.windowSize === 1 && fd !== undefined) {
-      this.pump = this.deps.socket.startPump(fd, s.size, s.blockSize, this.deps.peer, s.acked, s.sent);
+    if (fd !== undefined) {
+      this.pump = this.deps.socket.startPump(fd, s.size, s.blockSize, s.windowSize, this.deps.peer, s.acked, s.sent);
       if (this.pump !== null) pumpStats.transfers++;
     }
     this.deps.log.debug({ blockSize: s.blockSize, windowSize: s.windowSize, size: s.size, oack: s.oack !== null, pump: this.pump !== null }, 'transfer started');

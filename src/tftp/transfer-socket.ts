@@ -21,10 +21,10 @@ export interface TransferSocket extends DatagramPath {
   /** Sends one packet (OACK, ERROR, a lock-step DATA); failures are logged, as UDP loses packets anyway. */
   send(packet: Buffer, peer: Peer): void;
   /**
-   * Lets the native helper answer the ACKs of a lock-step transfer from the file itself
+   * Lets the native helper answer the window ACKs of a transfer from the file itself
    * (native/udp-socket.c, pumpStart); null where it cannot (Node's socket, an older helper).
    */
-  startPump(fileFd: number, fileSize: number, blockSize: number, peer: Peer, acked: number, sent: number): PumpState | null;
+  startPump(fileFd: number, fileSize: number, blockSize: number, windowSize: number, peer: Peer, acked: number, sent: number): PumpState | null;
   stopPump(): void;
   close(): void;
 }
@@ -65,7 +65,7 @@ function openNative(family: 'udp4' | 'udp6', address: string, log: Logger, onPac
     directFd: () => (socket.queued === 0 && !socket.tapped ? socket.fd : null),
     sendOne: (parts, peer, cb) => socket.send(parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts), peer.port, peer.address, cb),
     send: (packet, peer) => socket.send(packet, peer.port, peer.address, onSent),
-    startPump: (fileFd, fileSize, blockSize, peer, acked, sent) => socket.startPump(fileFd, fileSize, blockSize, peer, acked, sent),
+    startPump: (fileFd, fileSize, blockSize, windowSize, peer, acked, sent) => socket.startPump(fileFd, fileSize, blockSize, windowSize, peer, acked, sent),
     stopPump: () => socket.stopPump(),
     close: () => socket.close(),
   };
