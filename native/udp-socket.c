@@ -63,10 +63,8 @@
 
 #include "cached-pread.h"
 #include "napi-errors.h"
+#include "udp-gso.h"
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
 #define MAX_GSO_SEGMENTS 64
 #define MAX_GSO_PAYLOAD 65507
 #define MAX_PUMP_WINDOW 64
@@ -255,22 +253,8 @@ static uint64_t pump_send(watcher_t* w, const uint8_t* window, uint64_t count, s
     if (n == 1) {
       if (send_one(w, window + offset, length) < 0) break;
     } else {
-      union {
-        char buf[CMSG_SPACE(sizeof(uint16_t))];
-        struct cmsghdr align;
-      } control;
-      memset(&control, 0, sizeof control);
       struct iovec iov = {(void*)(window + offset), length};
-      struct msghdr msg = {.msg_name = &p->peer, .msg_namelen = p->peer_len, .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
-      struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-      cmsg->cmsg_level = SOL_UDP;
-      cmsg->cmsg_type = UDP_SEGMENT;
-      cmsg->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-      uint16_t segment = (uint16_t)stride;
-      memcpy(CMSG_DATA(cmsg), &segment, sizeof segment);
-      ssize_t r;
-      do r = sendmsg(w->fd, &msg, MSG_DONTWAIT);
-      while (r < 0 && errno == EINTR);
+      ssize_t r = send_segmented(w->fd, &iov, 1, length, (uint16_t)stride, &p->peer, p->peer_len);
       if (r < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
         p->no_gso = 1; // this route cannot segment: one by one from here on

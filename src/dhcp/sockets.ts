@@ -15,7 +15,7 @@ import dgram from 'node:dgram';
 import dns from 'node:dns';
 import { isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
-import { BATCH_DATAGRAMS, NativeUdpSocket, nativeUdpUnavailable } from '../lib/native-udp.ts';
+import { BATCH_DATAGRAMS, NativeUdpSocket, useNativeUdp } from '../lib/native-udp.ts';
 import { bindUdp } from '../lib/udp.ts';
 import { LIBUV_READS_PER_TURN } from './admission.ts';
 import { dgramOutboxSocket, nativeOutboxSocket, type OutboxSocket } from './reply-batch.ts';
@@ -54,23 +54,13 @@ function literalLookup(hostname: string, options: unknown, callback: (err: NodeJ
   dns.lookup(hostname, { family }, callback);
 }
 
-let nativeChecked: string | null | undefined;
-
-/** Whether DHCP sockets are native; the reason they are not is logged once per process. */
-function useNative(log: Logger): boolean {
-  if (nativeChecked === undefined) {
-    nativeChecked = nativeUdpUnavailable();
-    if (nativeChecked !== null) log.info({ reason: nativeChecked }, "DHCP sockets use Node's dgram");
-  }
-  return nativeChecked === null;
-}
 
 /**
  * A socket bound to address:port delivering to `onDatagram`; rejects with the bind's error
  * (err.code EADDRINUSE, EACCES, ...). Native when `preferNative` and the helper is built.
  */
 export async function openDhcpSocket(address: string, port: number, log: Logger, onDatagram: DhcpDatagramHandler, onError: (err: Error) => void, preferNative = true): Promise<DhcpSocket> {
-  if (preferNative && useNative(log)) return openNative(address, port, log, onDatagram, onError);
+  if (preferNative && useNativeUdp(log, 'DHCP sockets')) return openNative(address, port, log, onDatagram, onError);
   return openNode(address, port, onDatagram, onError);
 }
 

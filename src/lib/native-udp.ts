@@ -111,6 +111,21 @@ export function nativeUdpUnavailable(): string | null {
   return typeof native === 'string' ? native : null;
 }
 
+const toldWhy = new Set<string>();
+
+/**
+ * Whether `users` (say "DHCP sockets") get native sockets; when not, why is logged once per
+ * process and user, at info: the server works, only slower.
+ */
+export function useNativeUdp(log: { info(obj: object, msg: string): void }, users: string): boolean {
+  const reason = nativeUdpUnavailable();
+  if (reason !== null && !toldWhy.has(users)) {
+    toldWhy.add(users);
+    log.info({ reason }, `${users} use Node's dgram`);
+  }
+  return reason === null;
+}
+
 /** The text of an address as the kernel's inet_ntop writes it (so it equals Node's rinfo.address). */
 export function formatAddress(bytes: Uint8Array, offset: number, family: 4 | 6): string {
   if (family === 4) return `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;

@@ -272,6 +272,16 @@ describe('TFTP server, lock-step reads of a file on disk (the native pump)', { s
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** The next DATA from the server; `seen` counts how often each block arrived. */
+  const nextData = async (c: RawClient, seen: Map<number, number>): Promise<{ block: number; data: Buffer; port: number; times: number }> => {
+    const d = await c.next(3000);
+    if (d.packet.kind !== 'data') assert.fail(`expected DATA, got ${d.packet.kind}`);
+    const { block, data } = d.packet;
+    const times = (seen.get(block) ?? 0) + 1;
+    seen.set(block, times);
+    return { block, data, port: d.port, times };
+  };
+
   /**
    * Downloads disk.bin lock-step (blksize 512, no options: DATA 1 answers the RRQ); `onData`
    * decides what to do with each DATA: 'ack' it, 'drop' it (as lost), or 'ack-twice'.
@@ -283,16 +293,12 @@ describe('TFTP server, lock-step reads of a file on disk (the native pump)', { s
     const got = new Map<number, Buffer>();
     const blocksSeen = new Map<number, number>();
     for (;;) {
-      const d = await c.next(3000);
-      if (d.packet.kind !== 'data') assert.fail(`expected DATA, got ${d.packet.kind}`);
-      const { block, data } = d.packet;
-      const seen = (blocksSeen.get(block) ?? 0) + 1;
-      blocksSeen.set(block, seen);
-      const what = onData(block, seen);
+      const { block, data, port, times } = await nextData(c, blocksSeen);
+      const what = onData(block, times);
       if (what === 'drop') continue;
       got.set(block, data);
-      c.send({ kind: 'ack', block }, d.port);
-      if (what === 'ack-twice') c.send({ kind: 'ack', block }, d.port);
+      c.send({ kind: 'ack', block }, port);
+      if (what === 'ack-twice') c.send({ kind: 'ack', block }, port);
       if (data.length < BLOCK) break;
     }
     assert.ok(await c.quiet(150), 'nothing after the last ACK');
@@ -336,15 +342,11 @@ describe('TFTP server, lock-step reads of a file on disk (the native pump)', { s
     let expected = 1;
     let inWindow = 0;
     for (;;) {
-      const d = await c.next(3000);
-      if (d.packet.kind !== 'data') assert.fail(`expected DATA, got ${d.packet.kind}`);
-      const { block, data } = d.packet;
-      const seen = (blocksSeen.get(block) ?? 0) + 1;
-      blocksSeen.set(block, seen);
-      if (lose(block, seen)) continue;
+      const { block, data, port, times } = await nextData(c, blocksSeen);
+      if (lose(block, times)) continue;
       if (block !== expected) {
         // A gap: say where we are, the server sends the window again from there.
-        if (block > expected) c.send({ kind: 'ack', block: expected - 1 }, d.port);
+        if (block > expected) c.send({ kind: 'ack', block: expected - 1 }, port);
         inWindow = 0;
         continue;
       }
@@ -353,7 +355,7 @@ describe('TFTP server, lock-step reads of a file on disk (the native pump)', { s
       inWindow++;
       const last = data.length < BLOCK;
       if (inWindow === 4 || last) {
-        c.send({ kind: 'ack', block }, d.port);
+        c.send({ kind: 'ack', block }, port);
         inWindow = 0;
       }
       if (last) break;

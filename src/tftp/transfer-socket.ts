@@ -8,7 +8,7 @@
 // the session as (bytes, address, port), and give the window sender its batch-send path.
 import { createSocket, type Socket } from 'node:dgram';
 import type { Logger } from 'pino';
-import { NativeUdpSocket, nativeUdpUnavailable, type PumpState } from '../lib/native-udp.ts';
+import { NativeUdpSocket, useNativeUdp, type PumpState } from '../lib/native-udp.ts';
 import { socketFd } from '../lib/socket-fd.ts';
 import { bindUdp } from '../lib/udp.ts';
 import type { DatagramPath, Peer } from './batch-send.ts';
@@ -29,23 +29,13 @@ export interface TransferSocket extends DatagramPath {
   close(): void;
 }
 
-let nativeChecked: string | null | undefined;
-
-/** Whether transfer sockets are native; the reason they are not is logged once per process. */
-function useNative(log: Logger): boolean {
-  if (nativeChecked === undefined) {
-    nativeChecked = nativeUdpUnavailable();
-    if (nativeChecked !== null) log.info({ reason: nativeChecked }, 'TFTP transfer sockets use Node\'s dgram');
-  }
-  return nativeChecked === null;
-}
 
 /**
  * A socket bound to `address` (port 0), delivering to `onPacket`; rejects with the bind's error.
  * Native when `preferNative` and the helper is built.
  */
 export async function openTransferSocket(family: 'udp4' | 'udp6', address: string, log: Logger, onPacket: PacketHandler, preferNative = true): Promise<TransferSocket> {
-  if (preferNative && useNative(log)) return openNative(family, address, log, onPacket);
+  if (preferNative && useNativeUdp(log, 'TFTP transfer sockets')) return openNative(family, address, log, onPacket);
   return openNode(family, address, log, onPacket);
 }
 
