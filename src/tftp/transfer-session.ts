@@ -4,10 +4,11 @@
 //
 // A transfer of a file on disk hands its steady state to the native socket's pump: the ACK of a
 // window's last block (lock-step, RFC 1350, is a window of one: every PXE ROM) is answered with
-// the next window by the helper itself, with no call into JavaScript. The pump and the state machine share
-// acked and sent (PumpState): the session reads the pump's progress into the state before each
-// step (onPumped) and writes the state's acked and sent back after it, so the state machine
-// still decides everything else: the first block, duplicates, the last ACK, errors, timeouts.
+// the next window by the helper itself, with no call into JavaScript. The pump and the state
+// machine share acked and sent (PumpState): the session reads the pump's progress into the
+// state before each step (onPumped) and writes the state's acked and sent back after it, so the
+// state machine still decides everything else: the first window, duplicates, rollbacks, the
+// last ACK, errors, timeouts.
 import type { Logger } from 'pino';
 import { assertNever, DecodeError } from '../lib/errors.ts';
 import type { FileSource, TftpPeer } from './files.ts';
