@@ -42,6 +42,16 @@ static inline ssize_t cached_preadv(int fd, const struct iovec* iov, int count, 
   return n;
 }
 
+/* cached_preadv for a file already known to be on a memory file system (on_memory_fs): one
+ * system call instead of three (the refused preadv2, fstatfs, preadv). */
+static inline ssize_t memory_preadv(int fd, const struct iovec* iov, int count, off_t position) {
+  ssize_t n;
+  do n = preadv(fd, iov, count, position);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) errno = EAGAIN;
+  return n;
+}
+
 static inline ssize_t cached_pread(int fd, const struct iovec* iov, off_t position) {
   return cached_preadv(fd, iov, 1, position);
 }

@@ -103,6 +103,8 @@ typedef struct {
   size_t ahead_bytes;
   /* The route refused UDP_SEGMENT once: datagrams go one by one. */
   int no_gso;
+  /* The file is on tmpfs or ramfs: plain preadv (RWF_NOWAIT is refused there). */
+  int memory_fs;
   double* state;
   napi_ref state_ref;
 } pump_t;
@@ -224,7 +226,8 @@ static ssize_t pump_fill(const pump_t* p, uint8_t* window, uint64_t first, uint6
     want += length;
     bytes = (size_t)(datagram - window) + 4 + length;
   }
-  if (want > 0 && cached_preadv(p->file_fd, iov, parts, (off_t)((first - 1) * p->block_size)) != (ssize_t)want) return -1;
+  off_t position = (off_t)((first - 1) * p->block_size);
+  if (want > 0 && (p->memory_fs ? memory_preadv(p->file_fd, iov, parts, position) : cached_preadv(p->file_fd, iov, parts, position)) != (ssize_t)want) return -1;
   return (ssize_t)bytes;
 }
 
@@ -619,6 +622,7 @@ static napi_value js_pump_start(napi_env env, napi_callback_info info) {
   p->windows[1] = second;
   p->window_size = window_size;
   p->file_fd = file_fd;
+  p->memory_fs = on_memory_fs(file_fd);
   p->size = (uint64_t)size;
   p->block_size = block_size;
   p->total_blocks = (uint64_t)size / block_size + 1;

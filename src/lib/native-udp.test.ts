@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { closeSync, mkdtempSync, openSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SocketAddress } from 'node:net';
@@ -234,42 +234,45 @@ describe('NativeUdpSocket', { skip: nativeUdpUnavailable() ?? undefined }, () =>
     }
   });
 
-  test('the pump answers the outstanding ACK from the file, and leaves everything to JavaScript while tapped', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'diskless-pump-'));
-    const file = join(dir, 'f.bin');
-    const data = randomBytes(1000);
-    writeFileSync(file, data);
-    const fd = openSync(file, 'r');
-    const peer = await boundSocket();
-    const c = openCollecting();
-    try {
-      const pump = c.socket.startPump(fd, data.length, 300, 1, { address: '127.0.0.1', port: peer.address().port }, 0, 1);
-      assert.ok(pump !== null, 'this helper has the pump');
-      const ack = (block: number): void => void peer.send(Buffer.from([0, 4, block >> 8, block & 0xff]), c.socket.port, '127.0.0.1');
-      // Block 1 is out (JavaScript sent it): ACK 1 gets DATA 2, bytes 300..599, from the pump.
-      const two = receiveDatagrams(peer, 1);
-      ack(1);
-      assert.deepEqual((await two)[0], Buffer.concat([Buffer.from([0, 3, 0, 2]), data.subarray(300, 600)]));
-      assert.deepEqual([...pump.cells], [1, 2, 1, 1]);
-      // A duplicate ACK 1 is not the outstanding block's: JavaScript hears it.
-      ack(1);
-      await until(() => c.got.length === 1, 'the duplicate in JavaScript');
-      assert.deepEqual([...pump.cells], [1, 2, 1, 1]);
-      // Tapped: the capture must see the ACK, so JavaScript gets it and the pump does nothing.
-      const untap = c.socket.tap({ incoming: () => {}, outgoing: () => {} });
-      ack(2);
-      await until(() => c.got.length === 2, 'the ACK in JavaScript');
-      assert.deepEqual([...pump.cells], [1, 2, 1, 0]);
-      untap();
-      assert.equal(pump.cells[3], 1);
-      c.socket.stopPump();
-    } finally {
-      c.socket.close();
-      peer.close();
-      closeSync(fd);
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  // A file on disk (RWF_NOWAIT reads) and one on tmpfs (plain reads: RWF_NOWAIT is refused there).
+  for (const base of [tmpdir(), ...(existsSync('/dev/shm') ? ['/dev/shm'] : [])]) {
+    test(`the pump answers the outstanding ACK from the file (in ${base}), and leaves everything to JavaScript while tapped`, async () => {
+      const dir = mkdtempSync(join(base, 'diskless-pump-'));
+      const file = join(dir, 'f.bin');
+      const data = randomBytes(1000);
+      writeFileSync(file, data);
+      const fd = openSync(file, 'r');
+      const peer = await boundSocket();
+      const c = openCollecting();
+      try {
+        const pump = c.socket.startPump(fd, data.length, 300, 1, { address: '127.0.0.1', port: peer.address().port }, 0, 1);
+        assert.ok(pump !== null, 'this helper has the pump');
+        const ack = (block: number): void => void peer.send(Buffer.from([0, 4, block >> 8, block & 0xff]), c.socket.port, '127.0.0.1');
+        // Block 1 is out (JavaScript sent it): ACK 1 gets DATA 2, bytes 300..599, from the pump.
+        const two = receiveDatagrams(peer, 1);
+        ack(1);
+        assert.deepEqual((await two)[0], Buffer.concat([Buffer.from([0, 3, 0, 2]), data.subarray(300, 600)]));
+        assert.deepEqual([...pump.cells], [1, 2, 1, 1]);
+        // A duplicate ACK 1 is not the outstanding block's: JavaScript hears it.
+        ack(1);
+        await until(() => c.got.length === 1, 'the duplicate in JavaScript');
+        assert.deepEqual([...pump.cells], [1, 2, 1, 1]);
+        // Tapped: the capture must see the ACK, so JavaScript gets it and the pump does nothing.
+        const untap = c.socket.tap({ incoming: () => {}, outgoing: () => {} });
+        ack(2);
+        await until(() => c.got.length === 2, 'the ACK in JavaScript');
+        assert.deepEqual([...pump.cells], [1, 2, 1, 0]);
+        untap();
+        assert.equal(pump.cells[3], 1);
+        c.socket.stopPump();
+      } finally {
+        c.socket.close();
+        peer.close();
+        closeSync(fd);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 
   test('binding a port in use fails with EADDRINUSE', async () => {
     const taken = await boundSocket();
