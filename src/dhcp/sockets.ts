@@ -54,7 +54,6 @@ function literalLookup(hostname: string, options: unknown, callback: (err: NodeJ
   dns.lookup(hostname, { family }, callback);
 }
 
-
 /**
  * A socket bound to address:port delivering to `onDatagram`; rejects with the bind's error
  * (err.code EADDRINUSE, EACCES, ...). Native when `preferNative` and the helper is built.
@@ -69,7 +68,8 @@ function openNative(address: string, port: number, log: Logger, onDatagram: Dhcp
   try {
     socket = NativeUdpSocket.open(4, address, port, {
       datagram: onDatagram,
-      // Larger than any DHCP request a client sends (RFC 2131: 576 bytes unless allowed more).
+      // Larger than any DHCP request on Ethernet (1,472 bytes of UDP payload in one frame; RFC
+      // 2131 section 2 has every agent accept 576).
       oversized: (bytes, from, fromPort) => log.warn({ bytes, from: `${from}:${fromPort}` }, 'oversized DHCP datagram dropped'),
       error: onError,
     }, { reuseAddr: true, broadcast: true, receiveBufferBytes: RECEIVE_BUFFER_BYTES });
