@@ -42,8 +42,10 @@
 #include <uv.h>
 
 #include "napi-errors.h"
-#include "udp-gso.h"
 
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
 
 #define MAX_PARTS 160   /* two parts per datagram, up to 64 datagrams, with room */
 #define MAX_DATAGRAMS 64 /* the kernel's UDP_MAX_SEGMENTS on older kernels */
@@ -148,7 +150,26 @@ static napi_value js_send_segmented(napi_env env, napi_callback_info info) {
   if (total > MAX_PAYLOAD || (total + segment - 1) / segment > MAX_DATAGRAMS)
     return throw_usage(env, "sendSegmented: more than one IP packet or 64 datagrams");
 
-  ssize_t sent = send_segmented(fd, iov, (size_t)parts, total, (uint16_t)segment, &peer, peer_length);
+  union {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof control);
+  struct msghdr msg = {
+      .msg_name = &peer, .msg_namelen = peer_length, .msg_iov = iov, .msg_iovlen = (size_t)parts,
+      .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_UDP;
+  cmsg->cmsg_type = UDP_SEGMENT;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+  uint16_t gso_size = (uint16_t)segment;
+  memcpy(CMSG_DATA(cmsg), &gso_size, sizeof gso_size);
+  /* One datagram needs no segmentation (and a short one would be refused with EINVAL). */
+  if (total <= segment) msg.msg_controllen = 0;
+
+  ssize_t sent;
+  do sent = sendmsg(fd, &msg, MSG_DONTWAIT);
+  while (sent < 0 && errno == EINTR);
   if (sent < 0) return throw_errno(env, errno, "sendmsg");
   CHECK(napi_create_double(env, (double)sent, &result));
   return result;
