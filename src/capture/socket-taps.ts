@@ -4,13 +4,12 @@
 // sits on the socket object only while a capture runs; untapping deletes it, so the
 // prototype's method is back untouched.
 import type { Socket as UdpSocket } from 'node:dgram';
+import type { DatagramTap, UdpEndpoint } from '../lib/native-udp.ts';
 
 type SendFn = (...args: unknown[]) => unknown;
 
-export interface Peer {
-  readonly address: string;
-  readonly port: number;
-}
+/** A peer's address and port (lib/native-udp.ts's, for taps of either kind of socket). */
+export type Peer = UdpEndpoint;
 
 function bytesOf(chunk: unknown, encoding?: BufferEncoding): Buffer {
   if (Buffer.isBuffer(chunk)) return chunk;
@@ -25,11 +24,8 @@ function shadow(target: object, name: string, value: unknown): () => void {
   return () => void Reflect.deleteProperty(target, name);
 }
 
-export interface UdpTap {
-  readonly incoming: (bytes: Buffer, from: Peer) => void;
-  /** `to` is null for a connected socket whose peer is unknown. */
-  readonly outgoing: (bytes: Buffer, to: Peer | null) => void;
-}
+/** What a capture sees of a dgram socket: the same tap as a native socket takes. */
+export type UdpTap = DatagramTap;
 
 /**
  * The datagram and destination of a dgram send() call, from its overloads:

@@ -22,12 +22,11 @@
 //     again and reports its error through the usual callback, so failures are counted and
 //     logged as before), or its address is a host name (dgram resolves it);
 //   - while datagrams handed to the socket are still in flight, so that none is overtaken.
-import dgram from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import type { Loaded } from '../lib/native-addon.ts';
 import { loadAddon } from '../lib/native-addon.ts';
 import type { NativeUdpSocket } from '../lib/native-udp.ts';
-import { socketFd } from '../lib/socket-fd.ts';
+import { untappedSocketFd } from '../lib/socket-fd.ts';
 
 /** What the outbox needs of a socket. */
 export interface OutboxSocket {
@@ -37,12 +36,10 @@ export interface OutboxSocket {
   send(datagram: Buffer, port: number, address: string, done: (err: Error | null) => void): void;
 }
 
-const nodeSend = dgram.Socket.prototype.send;
-
-/** A dgram socket: its fd while its send() is Node's own (a capture's tap wraps it). */
+/** A dgram socket: its fd while no capture's tap is on. */
 export function dgramOutboxSocket(socket: Socket): OutboxSocket {
   return {
-    directFd: () => (socket.send === nodeSend ? socketFd(socket) : null),
+    directFd: () => untappedSocketFd(socket),
     send: (datagram, port, address, done) => socket.send(datagram, port, address, done),
   };
 }
@@ -50,7 +47,7 @@ export function dgramOutboxSocket(socket: Socket): OutboxSocket {
 /** A native socket: its fd while nothing waits in its own send queue and no tap is on. */
 export function nativeOutboxSocket(socket: NativeUdpSocket): OutboxSocket {
   return {
-    directFd: () => (socket.queued === 0 && !socket.tapped ? socket.fd : null),
+    directFd: () => socket.directFd(),
     send: (datagram, port, address, done) => socket.send(datagram, port, address, done),
   };
 }

@@ -14,7 +14,7 @@
 // Packet captures (src/capture) see these sockets as they see Node's: each one is announced on
 // the diagnostics channel NATIVE_UDP_CHANNEL when it opens, and a tap put on it sees every
 // datagram received and every one sent through send(). Batch senders that write to the fd
-// themselves (native/udp-batch.c) must not while the socket is tapped (`tapped`).
+// themselves (native/udp-batch.c) ask directFd(), which is null while a tap is on.
 import { channel } from 'node:diagnostics_channel';
 import { loadAddon } from './native-addon.ts';
 
@@ -51,8 +51,7 @@ export const PUMP_ENABLED = 3;
 
 /**
  * Bytes of the arena per datagram: more than any datagram these sockets expect (TFTP ACKs and
- * ERRORs; DHCP requests, which fit an Ethernet frame: RFC 2131 clients send at most 576 bytes
- * unless the server allows more).
+ * ERRORs; DHCP requests, which fit one Ethernet frame: at most 1,472 bytes of UDP payload).
  */
 export const SLOT_BYTES = 2048;
 /** Datagrams read per recvmmsg: a batch this full means more were waiting. */
@@ -82,9 +81,9 @@ export interface UdpEndpoint {
   readonly port: number;
 }
 
-/** What a packet capture sees of a socket (src/capture/socket-taps.ts has the same for dgram). */
+/** What a packet capture sees of a socket (src/capture/socket-taps.ts puts it on dgram ones too). */
 export interface DatagramTap {
-  /** `bytes` is the tap's own copy. */
+  /** `bytes` may be kept: a native socket hands the tap a copy of its reused memory. */
   readonly incoming: (bytes: Buffer, from: UdpEndpoint) => void;
   readonly outgoing: (bytes: Buffer, to: UdpEndpoint | null) => void;
 }
@@ -224,9 +223,12 @@ export class NativeUdpSocket {
     return { address: this.boundAddress, port: this.port };
   }
 
-  /** Whether a capture's tap is on: then every send must go through send(). */
-  get tapped(): boolean {
-    return this.tapOn !== null;
+  /**
+   * The fd a batch sender (native/udp-batch.c) may write to now: none while datagrams wait in
+   * this socket's queue (they would be overtaken) or a tap is on (it would not see them).
+   */
+  directFd(): number | null {
+    return this.queue.length === 0 && this.tapOn === null && !this.closed ? this.fd : null;
   }
 
   /** Puts a tap on the socket (replacing any); the returned function takes it off. */

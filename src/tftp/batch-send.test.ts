@@ -7,6 +7,7 @@ import { boundSocket as bound, receiveDatagrams as receive } from '../lib/datagr
 import { loadAddon } from '../lib/native-addon.ts';
 import { socketFd } from '../lib/socket-fd.ts';
 import { batchSendStats, windowSink } from './batch-send.ts';
+import { tapUdp } from '../capture/socket-taps.ts';
 import { nodeDatagramPath } from './transfer-socket.ts';
 import type { SendWindow } from './window-sender.ts';
 
@@ -123,6 +124,32 @@ describe('windowSink', () => {
     const w = window(3, 512, 10);
     const err = await send(windowSink(nodeDatagramPath(tx), peer(), log, fake), w.parts, w.ends);
     assert.match(String(err), /unreachable/);
+  });
+
+  test("a capture's tap on the socket sees the whole window: the sink leaves the fd alone", async () => {
+    const calls: string[] = [];
+    const fake: Native = {
+      sendSegmented: () => {
+        calls.push('segmented');
+        return 0;
+      },
+      sendEach: () => {
+        calls.push('each');
+        return 0;
+      },
+    };
+    const seen: number[] = [];
+    const untap = tapUdp(tx, { incoming: () => {}, outgoing: (bytes) => void seen.push(bytes.readUInt16BE(2)) });
+    try {
+      const w = window(4, 512, 10);
+      const arriving = receive(rx, 4);
+      assert.equal(await send(windowSink(nodeDatagramPath(tx), peer(), log, fake), w.parts, w.ends), null);
+      assert.deepEqual(await arriving, w.datagrams);
+      assert.deepEqual(calls, [], 'no batch send past the tap');
+      assert.deepEqual(seen, [1, 2, 3, 4]);
+    } finally {
+      untap();
+    }
   });
 
   test('without the helper, every datagram goes through Node', async () => {

@@ -9,7 +9,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import type { Logger } from 'pino';
 import { NativeUdpSocket, useNativeUdp, type PumpState } from '../lib/native-udp.ts';
-import { socketFd } from '../lib/socket-fd.ts';
+import { untappedSocketFd } from '../lib/socket-fd.ts';
 import { bindUdp } from '../lib/udp.ts';
 import type { DatagramPath, Peer } from './batch-send.ts';
 
@@ -51,8 +51,7 @@ function openNative(family: 'udp4' | 'udp6', address: string, log: Logger, onPac
   };
   return {
     kind: 'native',
-    // Not while a capture's tap is on: the tap sees only what goes through send().
-    directFd: () => (socket.queued === 0 && !socket.tapped ? socket.fd : null),
+    directFd: () => socket.directFd(),
     sendOne: (parts, peer, cb) => socket.send(parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts), peer.port, peer.address, cb),
     send: (packet, peer) => socket.send(packet, peer.port, peer.address, onSent),
     startPump: (fileFd, fileSize, blockSize, windowSize, peer, acked, sent) => socket.startPump(fileFd, fileSize, blockSize, windowSize, peer, acked, sent),
@@ -84,11 +83,14 @@ async function openNode(family: 'udp4' | 'udp6', address: string, log: Logger, o
   };
 }
 
-/** The batch-send path of a Node dgram socket: its fd while none of its sends are queued in libuv. */
+/**
+ * The batch-send path of a Node dgram socket: its fd while none of its sends are queued in
+ * libuv and no capture's tap is on.
+ */
 export function nodeDatagramPath(socket: Socket): DatagramPath {
   let queued = 0; // datagrams handed to Node's send and not yet completed
   return {
-    directFd: () => (queued === 0 ? socketFd(socket) : null),
+    directFd: () => (queued === 0 ? untappedSocketFd(socket) : null),
     sendOne: (parts, peer, cb) => {
       queued++;
       socket.send(parts, peer.port, peer.address, (err) => {
