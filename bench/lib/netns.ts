@@ -78,3 +78,17 @@ export function udpListening(ns: string, port: number): boolean {
     return false;
   }
 }
+
+/**
+ * UDP datagrams the kernel dropped in `ns` because a socket's receive buffer was full
+ * (/proc/net/snmp Udp RcvbufErrors, counted per namespace since it was made).
+ */
+export function udpReceiveBufferDrops(ns: string): number {
+  const snmp = execFileSync('ip', ['netns', 'exec', ns, 'cat', '/proc/net/snmp'], { encoding: 'utf8' });
+  const udp = snmp.split('\n').filter((line) => line.startsWith('Udp: '));
+  const names = (udp[0] ?? '').split(/\s+/);
+  const values = (udp[1] ?? '').split(/\s+/);
+  const at = names.indexOf('RcvbufErrors');
+  if (at < 0) throw new Error(`no Udp RcvbufErrors in ${ns}'s /proc/net/snmp`);
+  return Number(values[at]);
+}

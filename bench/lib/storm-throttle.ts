@@ -9,6 +9,7 @@
 // is measured, so each gets the whole rate.
 import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeCgroup } from './cgroup.ts';
 
 const BLKIO = '/sys/fs/cgroup/blkio';
 
@@ -48,26 +49,6 @@ export function createReadThrottle(path: string, bytesPerSecond: number): ReadTh
     add(pid) {
       writeFileSync(join(dir, 'cgroup.procs'), String(pid));
     },
-    remove() {
-      if (!existsSync(dir)) return;
-      const left = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter((l) => l !== '');
-      for (const pid of left) {
-        try {
-          writeFileSync(join(BLKIO, 'cgroup.procs'), pid);
-        } catch {
-          // it exited meanwhile
-        }
-      }
-      // A process killed a moment ago (Ctrl-C) may still be leaving the cgroup.
-      for (let attempt = 0; ; attempt++) {
-        try {
-          rmdirSync(dir);
-          return;
-        } catch (err) {
-          if (attempt === 40) throw err;
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
-        }
-      }
-    },
+    remove: () => removeCgroup(dir, BLKIO),
   };
 }
