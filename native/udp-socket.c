@@ -570,7 +570,7 @@ static napi_value js_pump_start(napi_env env, napi_callback_info info) {
   size_t length, offset;
   napi_value buffer;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 7 || napi_get_value_external(env, argv[0], &data) != napi_ok || napi_get_value_int32(env, argv[1], &file_fd) != napi_ok || file_fd < 0 ||
+  if (argc < 8 || napi_get_value_external(env, argv[0], &data) != napi_ok || napi_get_value_int32(env, argv[1], &file_fd) != napi_ok || file_fd < 0 ||
       napi_get_value_int64(env, argv[2], &size) != napi_ok || size < 0 || napi_get_value_uint32(env, argv[3], &block_size) != napi_ok ||
       block_size == 0 || block_size > 65464 || napi_get_value_uint32(env, argv[4], &window_size) != napi_ok || window_size == 0 ||
       window_size > MAX_PUMP_WINDOW || !read_string(env, argv[5], text, sizeof text) || napi_get_value_uint32(env, argv[6], &port) != napi_ok ||
