@@ -10,7 +10,8 @@
 // writes), so anything older than that point must be gone.
 //
 // OVERLAY_CRASH_ITERATIONS (default 40) sets the number of seeds; OVERLAY_CRASH_SEED the first.
-// OVERLAY_CRASH_KEEP=1 keeps each run's folder (base, overlay, the child's log in log.txt).
+// OVERLAY_CRASH_KEEP=1 keeps each run's folder (base, overlay, the child's log in log.txt); a
+// failed run's folder is kept anyway, and the failure names it.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,9 +31,11 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const CLUSTER_SIZES = [4096, 16384, 65536] as const;
 
 const dirs: string[] = [];
+/** Folders of failed runs: kept for a look at the files (the failure names its folder). */
+const failedDirs = new Set<string>();
 after(() => {
   if (process.env.OVERLAY_CRASH_KEEP === '1') return;
-  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  for (const dir of dirs) if (!failedDirs.has(dir)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 /** What the log says happened, op by op. */
@@ -72,6 +75,21 @@ async function crashOnce(seed: number): Promise<Outcome> {
 
   const log = await runAndKill(seed, overlayPath, basePath, 30 + next(500));
   fs.writeFileSync(path.join(dir, 'log.txt'), log.join('\n'));
+  // Opening it trims unreferenced slots off the end: a copy keeps what the kill left.
+  fs.copyFileSync(overlayPath, path.join(dir, 'disk.ovl.at-kill'));
+  try {
+    return await checkAfterKill(seed, log, overlayPath, basePath, sizeBytes);
+  } catch (err) {
+    // A failure is rare and depends on where the kill landed: keep what it left behind.
+    failedDirs.add(dir);
+    if (err instanceof Error) err.message += ` (base, overlay as the kill left it, and the child's log kept in ${dir})`;
+    throw err;
+  }
+}
+
+/** Checks the overlay a killed child left (see the top); what the run did, for the totals. */
+async function checkAfterKill(seed: number, log: readonly string[], overlayPath: string, basePath: string, sizeBytes: number): Promise<Outcome> {
+  const blocks = sizeBytes / CRASH_BLOCK_BYTES;
   const { ops, perBlock, durableIndex, durablePoints } = replay(log, blocks);
 
   const report = await checkOverlay(overlayPath);
